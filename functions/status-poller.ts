@@ -1,0 +1,31 @@
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createDeps, type Deps } from '../lib/deps';
+import { processStatusBatch } from '../lib/events/process-batch';
+
+/**
+ * SQS -> DynamoDB. Runs with `functionResponseType: ReportBatchItemFailures`: only the messages
+ * listed as failures go back to the queue; the rest are deleted by Lambda after we return.
+ */
+export function makeHandler(deps: Deps) {
+  return middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const result = await processStatusBatch(
+      deps,
+      event.Records.map((record) => ({
+        messageId: record.messageId,
+        body: record.body,
+        sentTimestamp: Number(record.attributes.SentTimestamp),
+      })),
+    );
+    deps.logger.info('status batch', {
+      size: event.Records.length,
+      applied: result.applied,
+      ignored: result.ignored,
+      rejected: result.rejected,
+      failed: result.failedMessageIds.length,
+    });
+    return { batchItemFailures: result.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
+  });
+}
+
+export const handler = makeHandler(createDeps());

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import resources from '../infra/resources.cjs';
+
+const seconds = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+const EnvSchema = z.object({
+  STAGE: z.string().regex(/^[a-z0-9-]{1,40}$/).default('local'),
+  AWS_REGION: z.string().default('us-east-1'),
+  GAME_SERVER_TABLE: z.string().optional(),
+  LB_TABLE: z.string().optional(),
+  CLAIM_TABLE: z.string().optional(),
+  /** Local development: DynamoDB Local / local SQS endpoints instead of AWS. */
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  SQS_ENDPOINT: z.url().optional(),
+  HEARTBEAT_TIMEOUT_SECONDS: seconds(30, 86_400),
+  DEFAULT_LEASE_SECONDS: seconds(60, 3600),
+  MAX_LEASE_SECONDS: seconds(3600, 3600),
+  RECORD_RETENTION_SECONDS: seconds(86_400, 90 * 86_400),
+  AVAILABILITY_SHARDS: z.coerce.number().int().min(1).max(64).default(1),
+  /** How long a claimer reuses a listing of candidates before it queries again. */
+  CANDIDATE_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  API_KEYS: z.string().optional(),
+});
+
+export interface Config {
+  stage: string;
+  awsRegion: string;
+  tables: { gameServers: string; loadBalancers: string; claims: string };
+  endpoints: { dynamodb?: string; sqs?: string };
+  heartbeatTimeoutMs: number;
+  defaultLeaseSeconds: number;
+  maxLeaseSeconds: number;
+  retentionMs: number;
+  availabilityShards: number;
+  candidateCacheMs: number;
+  apiKeys?: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads the environment once (cold start). Throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const names = resources.physicalNames(e.STAGE);
+  return {
+    stage: e.STAGE,
+    awsRegion: e.AWS_REGION,
+    tables: {
+      gameServers: e.GAME_SERVER_TABLE ?? names.gameServerTable,
+      loadBalancers: e.LB_TABLE ?? names.loadBalancerTable,
+      claims: e.CLAIM_TABLE ?? names.claimTable,
+    },
+    endpoints: {
+      ...(e.DYNAMODB_ENDPOINT ? { dynamodb: e.DYNAMODB_ENDPOINT } : {}),
+      ...(e.SQS_ENDPOINT ? { sqs: e.SQS_ENDPOINT } : {}),
+    },
+    heartbeatTimeoutMs: e.HEARTBEAT_TIMEOUT_SECONDS * 1000,
+    defaultLeaseSeconds: Math.min(e.DEFAULT_LEASE_SECONDS, e.MAX_LEASE_SECONDS),
+    maxLeaseSeconds: e.MAX_LEASE_SECONDS,
+    retentionMs: e.RECORD_RETENTION_SECONDS * 1000,
+    availabilityShards: e.AVAILABILITY_SHARDS,
+    candidateCacheMs: e.CANDIDATE_CACHE_MS,
+    ...(e.API_KEYS ? { apiKeys: e.API_KEYS } : {}),
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Errors that reach a caller. Each has a stable `code`, an HTTP `statusCode` and `expose`
+ * (middy's contract: exposed messages are shown, anything else becomes a plain 500).
+ */
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly expose = true;
+  constructor(
+    readonly code: string,
+    readonly statusCode: number,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class BadRequestError extends AppError {
+  override name = 'BadRequestError';
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super(code, 400, message, details);
+  }
+}
+
+export class NotFoundError extends AppError {
+  override name = 'NotFoundError';
+  constructor(code: string, message: string) {
+    super(code, 404, message);
+  }
+}
+
+export class ConflictError extends AppError {
+  override name = 'ConflictError';
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super(code, 409, message, details);
+  }
+}

@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import {
+  LegacyStatusMessageSchema,
+  StatusMessageV1Schema,
+  type LegacyStatusMessage,
+  type LifecycleEventName,
+} from '../../schemas/messages';
+import { EndpointSchema } from '../../schemas/primitives';
+import { parsePythonLiteral } from './python-literal';
+
+interface PodEventFields {
+  event: LifecycleEventName;
+  endpoint: string;
+  publicEndpoint?: string;
+  region: string;
+  node: string;
+  instanceId?: string;
+  lifecycle?: 'spot' | 'on-demand';
+  labels?: Record<string, string>;
+  podUid: string;
+  seq: number;
+  /** Epoch milliseconds. */
+  sentAt: number;
+  /** `legacy` pods never heartbeat, so freshness does not apply to them. */
+  source: 'v1' | 'legacy';
+}
+
+export interface GameServerLifecycleEvent extends PodEventFields {
+  kind: 'game-server';
+  group?: string;
+  capacity?: number;
+  players?: number;
+}
+
+export interface LoadBalancerLifecycleEvent extends PodEventFields {
+  kind: 'load-balancer';
+  targets?: string[];
+}
+
+export type LifecycleEvent = GameServerLifecycleEvent | LoadBalancerLifecycleEvent;
+
+/** What the transport knows about a message (for SQS: the `SentTimestamp` attribute). */
+export interface MessageEnvelope {
+  body: string;
+  /** Epoch milliseconds at which the queue accepted the message. */
+  sentTimestamp: number;
+}
+
+export type NormalizeResult = { ok: true; event: LifecycleEvent } | { ok: false; reason: string };
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Turns a raw queue message into our event, accepting both the v1 schema and, unchanged, the
+ * replaced sample's messages (JSON for game servers, a Python literal for load balancers).
+ *
+ * Legacy mapping: the key is `private_ipv4:public_port` for game servers and
+ * `public_hostname:public_port` for load balancers; the pods run with hostNetwork, so
+ * `private_ipv4` is the node; the queue's SentTimestamp is both the sequence and the send time,
+ * and every legacy message counts as its own pod generation (those pods send `init` once at
+ * start and `terminating` once at the end, so a newer `init` means a restarted pod).
+ */
+export function normalizeStatusMessage(envelope: MessageEnvelope): NormalizeResult {
+  if (Buffer.byteLength(envelope.body, 'utf8') > MAX_BODY_BYTES) return reject('body larger than 64 KiB');
+  const parsed = parseBody(envelope.body);
+  if (!parsed.ok) return parsed;
+  const body = parsed.value;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return reject('body is not an object');
+
+  if ('v' in body || 'kind' in body) {
+    const result = StatusMessageV1Schema.safeParse(body);
+    if (!result.success) return reject(describe(result.error));
+    const { v: _version, sentAt, ...rest } = result.data;
+    return { ok: true, event: { ...rest, sentAt: Date.parse(sentAt), source: 'v1' } };
+  }
+
+  const legacy = LegacyStatusMessageSchema.safeParse(body);
+  if (!legacy.success) return reject(`neither a v1 event nor a legacy message: ${describe(legacy.error)}`);
+  return normalizeLegacy(legacy.data, envelope.sentTimestamp);
+}
+
+function normalizeLegacy(message: LegacyStatusMessage, sentTimestamp: number): NormalizeResult {
+  if (!Number.isSafeInteger(sentTimestamp) || sentTimestamp <= 0) return reject('legacy message without SentTimestamp');
+  const publicEndpoint = EndpointSchema.safeParse(`${message.public_hostname}:${message.public_port}`);
+  if (!publicEndpoint.success) return reject('public_hostname:public_port is not a valid endpoint');
+  const common = {
+    event: message.status === 'init' ? ('ready' as const) : ('terminating' as const),
+    region: message.region,
+    podUid: `legacy-${sentTimestamp}`,
+    seq: sentTimestamp,
+    sentAt: sentTimestamp,
+    source: 'legacy' as const,
+  };
+
+  if (message.type === 'gs') {
+    const endpoint = EndpointSchema.safeParse(`${message.private_ipv4}:${message.public_port}`);
+    if (!endpoint.success) return reject('private_ipv4:public_port is not a valid endpoint');
+    return {
+      ok: true,
+      event: {
+        ...common,
+        kind: 'game-server',
+        endpoint: endpoint.data,
+        publicEndpoint: publicEndpoint.data,
+        node: message.private_ipv4,
+        ...(message.group ? { group: message.group } : {}),
+      },
+    };
+  }
+
+  const targets = z.array(EndpointSchema).safeParse(message.endpoints ?? []);
+  if (!targets.success) return reject('endpoints must be a list of host:port');
+  return {
+    ok: true,
+    event: {
+      ...common,
+      kind: 'load-balancer',
+      endpoint: publicEndpoint.data,
+      node: message.private_ipv4 || message.public_hostname.toLowerCase(),
+      targets: targets.data,
+    },
+  };
+}
+
+function parseBody(body: string): { ok: true; value: unknown } | { ok: false; reason: string } {
+  try {
+    return { ok: true, value: JSON.parse(body) };
+  } catch {
+    // The replaced load balancers send `str(dict)`: single quotes and u'' strings.
+  }
+  try {
+    return { ok: true, value: parsePythonLiteral(body) };
+  } catch (error) {
+    return reject(`body is neither JSON nor a Python literal (${(error as Error).message})`);
+  }
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
+    .join('; ');
+}
+
+function reject(reason: string): { ok: false; reason: string } {
+  return { ok: false, reason };
+}

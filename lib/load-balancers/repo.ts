@@ -1,0 +1,63 @@
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import resources from '../../infra/resources.cjs';
+import { LoadBalancerItemSchema, type LoadBalancerItem } from '../../schemas/items';
+import type { Deps } from '../deps';
+import { isConditionFailure, versionCondition } from '../dynamo';
+
+type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
+
+export async function getLoadBalancer(deps: RepoDeps, endpoint: string): Promise<LoadBalancerItem | undefined> {
+  const result = await deps.ddb.send(
+    new GetCommand({ TableName: deps.config.tables.loadBalancers, Key: { endpoint }, ConsistentRead: true }),
+  );
+  return result.Item ? LoadBalancerItemSchema.parse(result.Item) : undefined;
+}
+
+/** Writes the whole record if it is still at `expectedVersion` (undefined: if it does not exist). */
+export async function putLoadBalancerIfVersion(
+  deps: RepoDeps,
+  item: LoadBalancerItem,
+  expectedVersion: number | undefined,
+): Promise<'written' | 'conflict'> {
+  try {
+    await deps.ddb.send(
+      new PutCommand({ TableName: deps.config.tables.loadBalancers, Item: item, ...versionCondition(expectedVersion) }),
+    );
+    return 'written';
+  } catch (error) {
+    if (isConditionFailure(error)) return 'conflict';
+    throw error;
+  }
+}
+
+/**
+ * Active load balancers that heartbeated recently, newest first: by region when given, else the
+ * whole fleet (load balancers number in the tens or hundreds, so one partition serves them).
+ */
+export async function queryActiveLoadBalancers(
+  deps: RepoDeps,
+  query: { region?: string; now: number; limit: number },
+): Promise<LoadBalancerItem[]> {
+  const index = query.region ? resources.LB_INDEXES.region : resources.LB_INDEXES.fleet;
+  const items: LoadBalancerItem[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const result = await deps.ddb.send(
+      new QueryCommand({
+        TableName: deps.config.tables.loadBalancers,
+        IndexName: index.indexName,
+        // lastHeartbeatAt bounds the range; freshUntil (which also covers heartbeat-less legacy
+        // pods) and the status decide.
+        KeyConditionExpression: '#pk = :pk',
+        FilterExpression: '#status = :active AND #freshUntil > :now',
+        ExpressionAttributeNames: { '#pk': index.partitionKey, '#status': 'status', '#freshUntil': 'freshUntil' },
+        ExpressionAttributeValues: { ':pk': query.region ?? 'lb', ':active': 'active', ':now': query.now },
+        ScanIndexForward: false,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const item of result.Items ?? []) items.push(LoadBalancerItemSchema.parse(item));
+    startKey = result.LastEvaluatedKey;
+  } while (startKey && items.length < query.limit);
+  return items.slice(0, query.limit);
+}

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/** Stored in place of a time that never comes: busy/draining/terminated servers are never claimable. */
+export const NEVER = 8_640_000_000_000_000;
+
+export const PhaseSchema = z.enum(['active', 'draining', 'terminated']);
+
+export const GameServerStatusSchema = z.enum(['available', 'claimed', 'busy', 'draining', 'terminated']);
+export type GameServerStatus = z.infer<typeof GameServerStatusSchema>;
+
+/** A row of `game-server-status-by-endpoint`. Times are epoch milliseconds, `expiresAt` is TTL seconds. */
+export const GameServerItemSchema = z.object({
+  endpoint: z.string(),
+  publicEndpoint: z.string().optional(),
+  region: z.string(),
+  group: z.string().optional(),
+  node: z.string(),
+  instanceId: z.string().optional(),
+  lifecycle: z.enum(['spot', 'on-demand']).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  capacity: z.number().optional(),
+  players: z.number().optional(),
+  status: GameServerStatusSchema,
+  phase: PhaseSchema,
+  source: z.enum(['v1', 'legacy']),
+  podUid: z.string(),
+  seq: z.number(),
+  sentAt: z.number(),
+  lastEvent: z.string(),
+  lastHeartbeatAt: z.number(),
+  /** Past this time the server counts as stale (no heartbeat) and is neither offered nor claimable. */
+  freshUntil: z.number(),
+  /** From this time the server is claimable: ready/release time, lease expiry, or NEVER. */
+  availableAt: z.number(),
+  availAll: z.string(),
+  availRegion: z.string(),
+  availGroup: z.string().optional(),
+  claimId: z.string().optional(),
+  claimedAt: z.number().optional(),
+  leaseExpiresAt: z.number().optional(),
+  version: z.number(),
+  updatedAt: z.number(),
+  expiresAt: z.number().optional(),
+});
+export type GameServerItem = z.infer<typeof GameServerItemSchema>;
+
+export const LoadBalancerStatusSchema = z.enum(['active', 'draining', 'terminated']);
+export type LoadBalancerStatus = z.infer<typeof LoadBalancerStatusSchema>;
+
+/** A row of `lb-status-by-endpoint`. */
+export const LoadBalancerItemSchema = z.object({
+  endpoint: z.string(),
+  publicEndpoint: z.string().optional(),
+  region: z.string(),
+  node: z.string(),
+  instanceId: z.string().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  targets: z.array(z.string()),
+  status: LoadBalancerStatusSchema,
+  phase: PhaseSchema,
+  source: z.enum(['v1', 'legacy']),
+  podUid: z.string(),
+  seq: z.number(),
+  sentAt: z.number(),
+  lastEvent: z.string(),
+  lastHeartbeatAt: z.number(),
+  freshUntil: z.number(),
+  /** Constant partition of the fleet-wide index (load balancers are few). */
+  fleet: z.literal('lb'),
+  version: z.number(),
+  updatedAt: z.number(),
+  expiresAt: z.number().optional(),
+});
+export type LoadBalancerItem = z.infer<typeof LoadBalancerItemSchema>;
+
+export const ClaimStatusSchema = z.enum(['leased', 'confirmed', 'released']);
+export type ClaimStatus = z.infer<typeof ClaimStatusSchema>;
+
+/** A row of the claims table: one per claim id, the unit of idempotency. */
+export const ClaimItemSchema = z.object({
+  claimId: z.string(),
+  status: ClaimStatusSchema,
+  endpoints: z.array(z.string()),
+  /** Hash of the claim request: the same claim id with a different request is refused. */
+  requestHash: z.string(),
+  createdAt: z.number(),
+  leaseExpiresAt: z.number(),
+  confirmedAt: z.number().optional(),
+  releasedAt: z.number().optional(),
+  caller: z.string().optional(),
+  expiresAt: z.number(),
+});
+export type ClaimItem = z.infer<typeof ClaimItemSchema>;

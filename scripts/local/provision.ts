@@ -1,0 +1,111 @@
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import resources, { type CfnResource } from '../../infra/resources.cjs';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './services';
+
+/**
+ * Translates a CloudFormation AWS::DynamoDB::Table (as serverless.yml deploys it) into the
+ * CreateTable call for DynamoDB Local. Properties that only exist on AWS (SSE, PITR, deletion
+ * policy) are dropped; TTL is set by a separate call.
+ */
+export function createTableInput(resource: CfnResource): CreateTableCommandInput {
+  const p = resource.Properties;
+  return {
+    TableName: p.TableName,
+    BillingMode: p.BillingMode,
+    AttributeDefinitions: p.AttributeDefinitions,
+    KeySchema: p.KeySchema,
+    ...(p.GlobalSecondaryIndexes ? { GlobalSecondaryIndexes: p.GlobalSecondaryIndexes } : {}),
+  };
+}
+
+/** CloudFormation queue properties -> SQS CreateQueue attributes (all strings). */
+export function queueAttributes(resource: CfnResource, arnOf: (logicalId: string) => string): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(resource.Properties)) {
+    if (key === 'QueueName' || key === 'SqsManagedSseEnabled') continue;
+    if (key === 'RedrivePolicy') {
+      const target = value.deadLetterTargetArn['Fn::GetAtt'][0];
+      attributes[key] = JSON.stringify({ deadLetterTargetArn: arnOf(target), maxReceiveCount: value.maxReceiveCount });
+    } else {
+      attributes[key] = String(value);
+    }
+  }
+  return attributes;
+}
+
+export interface ProvisionedStack {
+  stage: string;
+  names: ReturnType<typeof resources.physicalNames>;
+  statusQueueUrl: string;
+  statusQueueArn: string;
+  deadLetterQueueUrl: string;
+  /** Deletes the stage's tables (queues are cheap and left). */
+  destroy(): Promise<void>;
+}
+
+/** Creates one stage's tables and queues on the local services from infra/resources.cjs. */
+export async function provisionStage(
+  stage: string,
+  endpoints: { dynamodb: string; sqs: string },
+): Promise<ProvisionedStack> {
+  const { names, resources: all } = resources.buildResources(stage);
+  const ddb = new DynamoDBClient({ endpoint: endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const sqs = new SQSClient({ endpoint: endpoints.sqs, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+
+  const tables = Object.values(all).filter((r) => r.Type === 'AWS::DynamoDB::Table');
+  await Promise.all(
+    tables.map(async (table) => {
+      try {
+        await ddb.send(new CreateTableCommand(createTableInput(table)));
+      } catch (error) {
+        if (!(error instanceof ResourceInUseException)) throw error; // kept from an earlier run (-dbPath)
+        return;
+      }
+      const ttl = table.Properties.TimeToLiveSpecification;
+      if (ttl) {
+        await ddb.send(
+          new UpdateTimeToLiveCommand({ TableName: table.Properties.TableName, TimeToLiveSpecification: ttl }),
+        );
+      }
+    }),
+  );
+
+  // Queues without a redrive policy (the dead-letter queues) first, so their ARNs exist.
+  const queues = Object.entries(all)
+    .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
+    .sort(([, a], [, b]) => Number('RedrivePolicy' in a.Properties) - Number('RedrivePolicy' in b.Properties));
+  const urls: Record<string, string> = {};
+  const arns: Record<string, string> = {};
+  for (const [logicalId, queue] of queues) {
+    const created = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: queue.Properties.QueueName,
+        Attributes: queueAttributes(queue, (id) => arns[id]!),
+      }),
+    );
+    urls[logicalId] = created.QueueUrl!;
+    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: created.QueueUrl, AttributeNames: ['QueueArn'] }));
+    arns[logicalId] = attrs.Attributes!.QueueArn!;
+  }
+  sqs.destroy();
+
+  return {
+    stage,
+    names,
+    statusQueueUrl: urls[resources.LOGICAL_IDS.statusQueue]!,
+    statusQueueArn: arns[resources.LOGICAL_IDS.statusQueue]!,
+    deadLetterQueueUrl: urls[resources.LOGICAL_IDS.statusDeadLetterQueue]!,
+    destroy: async () => {
+      await Promise.all(tables.map((t) => ddb.send(new DeleteTableCommand({ TableName: t.Properties.TableName }))));
+      ddb.destroy();
+    },
+  };
+}

