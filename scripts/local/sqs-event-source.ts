@@ -4,9 +4,11 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
 
-export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
 export interface EventSourceOptions {
   sqs: SQSClient;
@@ -18,6 +20,8 @@ export interface EventSourceOptions {
   waitTimeSeconds?: number;
   /** Parallel pollers, like Lambda's concurrent batches. */
   concurrency?: number;
+  /** Per-receive visibility timeout; default (as on Lambda) the queue's own. */
+  visibilityTimeoutSeconds?: number;
   onBatch?: (info: { size: number; failed: number; error?: unknown }) => void;
   awsRegion?: string;
 }
@@ -46,6 +50,7 @@ export function startSqsEventSource(options: EventSourceOptions): { stop(): Prom
             WaitTimeSeconds: waitTimeSeconds,
             MessageSystemAttributeNames: ['All'],
             MessageAttributeNames: ['All'],
+            ...(options.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: options.visibilityTimeoutSeconds } : {}),
           }),
           { abortSignal: abort.signal },
         );
@@ -62,7 +67,7 @@ export function startSqsEventSource(options: EventSourceOptions): { stop(): Prom
       let failedIds: Set<string>;
       let handlerError: unknown;
       try {
-        const response = await handler(event);
+        const response = await handler(event, lambdaContext('status-poller', randomUUID()));
         failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
       } catch (error) {
         handlerError = error;

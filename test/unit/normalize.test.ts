@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeStatusMessage } from '../../lib/events/normalize';
-import { LEGACY_GS_BODY, LEGACY_LB_BODY, v1Message } from '../fixtures/events';
+import { LEGACY_GS_BODY, LEGACY_LB_BODY, T0, v1Message } from '../fixtures/events';
 
 const SENT = 1_767_225_600_123;
 const normalize = (body: unknown) =>
@@ -20,7 +20,7 @@ describe('normalizeStatusMessage', () => {
         node: 'ip-10-0-0-12',
         podUid: '6f1c2b1e-0000-4000-8000-000000000001',
         seq: 1,
-        sentAt: Date.parse('2026-01-01T00:00:00.000Z'),
+        sentAt: T0,
         labels: { map: 'dust', mode: 'ranked' },
         capacity: 10,
         players: 0,

@@ -1,0 +1,9 @@
+import { createDeps, type Deps } from '../lib/deps';
+import { httpHandler } from '../lib/http';
+
+/** GET /health: the API answers. Public, touches nothing. */
+export function makeHandler(deps: Deps) {
+  return httpHandler(deps, { roles: 'public' }, async () => ({ statusCode: 200, body: { status: 'ok' } }));
+}
+
+export const handler = makeHandler(createDeps());

@@ -1,0 +1,22 @@
+import type { FunctionDefinition } from './functions.cjs';
+
+export interface ServerlessFunctions {
+  functions: Record<string, Record<string, unknown>>;
+  roles: Record<string, { Type: 'AWS::IAM::Role'; Properties: Record<string, any> }>;
+}
+declare function resolveForServerless(context: {
+  resolveVariable: (address: string) => Promise<string>;
+}): Promise<ServerlessFunctions>;
+declare namespace resolveForServerless {
+  function buildServerlessFunctions(options: {
+    service: string;
+    stage: string;
+    catalogue?: FunctionDefinition[];
+  }): ServerlessFunctions;
+  function functionKey(definition: Pick<FunctionDefinition, 'name'>): string;
+  function roleLogicalId(definition: Pick<FunctionDefinition, 'name'>): string;
+  function handlerOf(definition: Pick<FunctionDefinition, 'file'>): string;
+  const TABLE_ENVIRONMENT: Record<'GAME_SERVER_TABLE' | 'LB_TABLE' | 'CLAIM_TABLE', FunctionDefinition['access'][number]['table']>;
+  const SQS_CONSUMER_ACTIONS: string[];
+}
+export = resolveForServerless;

@@ -1,0 +1,154 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { z } from 'zod';
+import { authenticate, parseKeyring, type Caller, type Role } from './auth';
+import type { Deps } from './deps';
+import { AppError } from './errors';
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+const SECURITY_HEADERS = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+};
+
+export interface RouteSpec<P, Q, B> {
+  /** `public` routes need no key (health, the OpenAPI document). */
+  roles: readonly Role[] | 'public';
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+}
+
+export interface HttpRequest<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  caller?: Caller;
+  requestId: string;
+  headers: Record<string, string | undefined>;
+}
+
+export interface HttpResult {
+  statusCode: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export function errorBody(code: string, message: string, details?: Record<string, unknown>) {
+  return { error: { code, message, ...(details ? { details } : {}) } };
+}
+
+function respond(result: HttpResult, requestId: string): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: result.statusCode,
+    headers: { ...SECURITY_HEADERS, 'x-request-id': requestId, ...result.headers },
+    body: JSON.stringify(result.body),
+  };
+}
+
+function describeIssues(error: z.ZodError, where: string): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const path = issue.path.length ? issue.path.join('.') : where;
+      return issue.code === 'unrecognized_keys' ? `${where}: unknown field(s) ${issue.keys.join(', ')}` : `${path}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'path' | 'query' | 'body'): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (!result.success) throw new AppError(`request.invalid_${where}`, 400, `Invalid ${where}: ${describeIssues(result.error, where)}`);
+  return result.data;
+}
+
+function decodePathParameters(raw: Record<string, string | undefined> | undefined): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw ?? {})) {
+    if (value === undefined) continue;
+    try {
+      params[key] = decodeURIComponent(value);
+    } catch {
+      throw new AppError('request.invalid_path', 400, `Invalid path: ${key} is not valid URL encoding`);
+    }
+  }
+  return params;
+}
+
+function readBody(event: APIGatewayProxyEventV2): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
+    throw new AppError('request.too_large', 413, `Request body exceeds ${MAX_BODY_BYTES} bytes`);
+  }
+  const contentType = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];
+  if (contentType && !/^application\/(.+\+)?json\b/i.test(contentType)) {
+    throw new AppError('request.unsupported_media_type', 415, 'Request body must be application/json');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError('request.invalid_json', 400, 'Request body is not valid JSON');
+  }
+}
+
+function bearerToken(headers: Record<string, string | undefined>): string | undefined {
+  const value = headers.authorization ?? headers.Authorization;
+  const match = value ? /^Bearer\s+(\S{1,512})\s*$/i.exec(value) : null;
+  return match?.[1];
+}
+
+/**
+ * The shared HTTP stack: Powertools logger context and EMF metrics, authentication by API key
+ * and role, zod validation of path, query and body, and one error shape for everything:
+ * `{ error: { code, message } }`. Expected errors (AppError) keep their status; anything else is
+ * logged with its stack and answered with a bare 500 that leaks nothing.
+ */
+export function httpHandler<P = undefined, Q = undefined, B = undefined>(
+  deps: Deps,
+  spec: RouteSpec<P, Q, B>,
+  handle: (request: HttpRequest<P, Q, B>) => Promise<HttpResult>,
+) {
+  const keyring = parseKeyring(deps.config.apiKeys);
+  const core = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    const requestId = event.requestContext?.requestId ?? context.awsRequestId ?? 'local';
+    try {
+      const headers = event.headers ?? {};
+      let caller: Caller | undefined;
+      if (spec.roles !== 'public') {
+        const token = bearerToken(headers);
+        caller = token ? authenticate(keyring, token) : undefined;
+        if (!caller) throw new AppError('auth.unauthorized', 401, 'A valid API key is required: Authorization: Bearer <key>');
+        if (!spec.roles.includes(caller.role)) {
+          throw new AppError('auth.forbidden', 403, `The ${caller.role} role may not call this route`);
+        }
+      }
+      const params = validate(spec.params, decodePathParameters(event.pathParameters), 'path');
+      const query = validate(spec.query, { ...event.queryStringParameters }, 'query');
+      const body = validate(spec.body, readBody(event), 'body');
+      const result = await handle({ params, query, body, requestId, headers, ...(caller ? { caller } : {}) });
+      return respond(result, requestId);
+    } catch (error) {
+      if (error instanceof AppError) {
+        deps.logger.info('request refused', { code: error.code, status: error.statusCode, requestId });
+        const headers: Record<string, string> = {};
+        if (error.statusCode === 401) headers['www-authenticate'] = 'Bearer';
+        if (typeof error.details?.retryAfterSeconds === 'number') headers['retry-after'] = String(error.details.retryAfterSeconds);
+        return respond({ statusCode: error.statusCode, body: errorBody(error.code, error.message, error.details), headers }, requestId);
+      }
+      deps.logger.error('unhandled error', { requestId, error: error as Error });
+      return respond({ statusCode: 500, body: errorBody('internal', 'Internal error') }, requestId);
+    }
+  };
+  return middy(core)
+    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+    .use(logMetrics(deps.metrics));
+}

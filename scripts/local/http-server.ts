@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import catalogue from '../../infra/functions.cjs';
+import type { Deps } from '../../lib/deps';
+import { lambdaContext } from './lambda-context';
+
+type HttpLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+interface Route {
+  method: string;
+  routeKey: string;
+  pattern: RegExp;
+  names: string[];
+  functionName: string;
+  handler: HttpLambda;
+}
+
+/** Largest request the local server accepts (API Gateway's own limit is 10 MB; handlers cap bodies lower). */
+const MAX_REQUEST_BYTES = 1024 * 1024;
+
+/** `/claims/{claimId}/confirm` -> a regex with one capture per path parameter (one segment each). */
+export function compileRoute(path: string): { pattern: RegExp; names: string[] } {
+  const names: string[] = [];
+  const source = path
+    .split('/')
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment);
+      if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(param[1]!);
+      return '([^/]+)';
+    })
+    .join('/');
+  return { pattern: new RegExp(`^${source}$`), names };
+}
+
+/** Loads every HTTP function of the catalogue, built with the given deps (as a cold start would). */
+export async function loadRoutes(deps: Deps): Promise<Route[]> {
+  const routes: Route[] = [];
+  for (const definition of catalogue) {
+    if (!definition.http) continue;
+    const module = (await import(`../../${definition.file}`)) as { makeHandler: (deps: Deps) => HttpLambda };
+    const { pattern, names } = compileRoute(definition.http.path);
+    routes.push({
+      method: definition.http.method,
+      routeKey: `${definition.http.method} ${definition.http.path}`,
+      pattern,
+      names,
+      functionName: definition.name,
+      handler: module.makeHandler(deps),
+    });
+  }
+  return routes;
+}
+
+function toEvent(request: IncomingMessage, url: URL, route: Route, match: RegExpExecArray, body: string): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  const pathParameters: Record<string, string> = {};
+  route.names.forEach((name, i) => {
+    pathParameters[name] = match[i + 1]!;
+  });
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: route.routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+    ...(route.names.length ? { pathParameters } : {}),
+    ...(body ? { body, isBase64Encoded: false } : { isBase64Encoded: false }),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? '127.0.0.1',
+      domainPrefix: 'local',
+      http: {
+        method: route.method,
+        path: url.pathname,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: route.routeKey,
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+  };
+}
+
+function sendJson(response: ServerResponse, statusCode: number, body: unknown): void {
+  response.writeHead(statusCode, { 'content-type': 'application/json; charset=utf-8' });
+  response.end(JSON.stringify(body));
+}
+
+/**
+ * Serves the catalogue's HTTP routes the way API Gateway (HTTP API, payload v2) invokes Lambda:
+ * the same event shape, path parameters left URL-encoded, the handler's structured result
+ * written back as is.
+ */
+export async function startHttpServer(deps: Deps, options: { port: number; host?: string }): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const routes = await loadRoutes(deps);
+  const server = createServer(async (request, response) => {
+    try {
+      const url = new URL(request.url ?? '/', 'http://local');
+      const candidates = routes.map((route) => ({ route, match: route.pattern.exec(url.pathname) })).filter((c) => c.match);
+      const hit = candidates.find((c) => c.route.method === request.method);
+      if (!hit) {
+        return candidates.length
+          ? sendJson(response, 405, { error: { code: 'route.method_not_allowed', message: `${request.method} is not allowed on ${url.pathname}` } })
+          : sendJson(response, 404, { error: { code: 'route.not_found', message: `No route for ${request.method} ${url.pathname}` } });
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of request) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_REQUEST_BYTES) {
+          return sendJson(response, 413, { error: { code: 'request.too_large', message: 'Request body too large' } });
+        }
+        chunks.push(chunk as Buffer);
+      }
+      const event = toEvent(request, url, hit.route, hit.match!, Buffer.concat(chunks).toString('utf8'));
+      const result = await hit.route.handler(event, lambdaContext(hit.route.functionName, event.requestContext.requestId));
+      response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+      response.end(result.body ?? '');
+    } catch (error) {
+      deps.logger.error('local http server error', { error: error as Error });
+      if (!response.headersSent) sendJson(response, 500, { error: { code: 'internal', message: 'Internal error' } });
+      else response.end();
+    }
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    server,
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
