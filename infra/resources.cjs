@@ -11,6 +11,7 @@ const LOGICAL_IDS = {
   statusQueue: 'StatusQueue',
   statusDeadLetterQueue: 'StatusDeadLetterQueue',
   deadLetterAlarm: 'StatusDeadLetterQueueAlarm',
+  alarmTopic: 'AlarmTopic',
 };
 
 /** Attempts before SQS moves a message to the dead-letter queue. */
@@ -64,6 +65,7 @@ function tables(stage) {
     [LOGICAL_IDS.gameServerTable]: {
       Type: 'AWS::DynamoDB::Table',
       DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
       Properties: {
         TableName: names.gameServerTable,
         BillingMode: 'PAY_PER_REQUEST',
@@ -92,6 +94,7 @@ function tables(stage) {
     [LOGICAL_IDS.loadBalancerTable]: {
       Type: 'AWS::DynamoDB::Table',
       DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
       Properties: {
         TableName: names.loadBalancerTable,
         BillingMode: 'PAY_PER_REQUEST',
@@ -110,6 +113,7 @@ function tables(stage) {
     [LOGICAL_IDS.claimTable]: {
       Type: 'AWS::DynamoDB::Table',
       DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
       Properties: {
         TableName: names.claimTable,
         BillingMode: 'PAY_PER_REQUEST',
@@ -150,8 +154,13 @@ function queues(stage) {
   };
 }
 
-function alarms() {
+function alarms(stage) {
   return {
+    // Operators subscribe to this topic (e-mail, chat, paging) to hear about the alarms below.
+    [LOGICAL_IDS.alarmTopic]: {
+      Type: 'AWS::SNS::Topic',
+      Properties: { TopicName: `gs-inventory-alarms-${stage}` },
+    },
     [LOGICAL_IDS.deadLetterAlarm]: {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
@@ -165,6 +174,8 @@ function alarms() {
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
         TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: LOGICAL_IDS.alarmTopic }],
+        OKActions: [{ Ref: LOGICAL_IDS.alarmTopic }],
       },
     },
   };
@@ -174,7 +185,7 @@ function alarms() {
 function buildResources(stage) {
   return {
     names: physicalNames(stage),
-    resources: { ...tables(stage), ...queues(stage), ...alarms() },
+    resources: { ...tables(stage), ...queues(stage), ...alarms(stage) },
   };
 }
 

@@ -8,6 +8,7 @@ export interface PhysicalNames {
 export interface CfnResource {
   Type: string;
   DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
   Properties: Record<string, any>;
 }
 export interface IndexDefinition {
@@ -28,6 +29,7 @@ declare namespace resolveForServerless {
     statusQueue: string;
     statusDeadLetterQueue: string;
     deadLetterAlarm: string;
+    alarmTopic: string;
   };
   const AVAILABILITY_INDEXES: { all: IndexDefinition; region: IndexDefinition; group: IndexDefinition };
   const NODE_INDEX: Required<IndexDefinition>;
