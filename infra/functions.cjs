@@ -3,8 +3,6 @@
 // server (scripts/local/http-server.ts) serves the same routes from it. Add a route here once.
 'use strict';
 
-const read = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
-
 /**
  * @typedef {{ table: 'gameServerTable' | 'loadBalancerTable' | 'claimTable', actions: string[], indexes?: boolean }} TableAccess
  * @typedef {{ name: string, file: string, description: string, http?: { method: string, path: string, public?: boolean },
@@ -31,8 +29,100 @@ const FUNCTIONS = [
     http: { method: 'GET', path: '/health', public: true },
     access: [],
   },
+  {
+    name: 'get-available-gs',
+    file: 'functions/get-available-gs.ts',
+    description: 'Lists available game servers from the availability indexes',
+    http: { method: 'GET', path: '/get-available-gs' },
+    access: [
+      { table: 'gameServerTable', actions: ['dynamodb:Query'], indexes: true },
+    ],
+  },
+  {
+    name: 'set-gs-busy',
+    file: 'functions/set-gs-busy.ts',
+    description: 'Claims one named game server straight to busy',
+    http: { method: 'POST', path: '/set-gs-busy/{endpoint}' },
+    access: [
+      { table: 'gameServerTable', actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
+      { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
+    ],
+  },
+  {
+    name: 'claim-gs',
+    file: 'functions/claim-gs.ts',
+    description: 'Finds and claims game servers, all or nothing, under a lease',
+    http: { method: 'POST', path: '/claim-gs' },
+    access: [
+      { table: 'gameServerTable', actions: ['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], indexes: true },
+      { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
+    ],
+  },
+  {
+    name: 'get-claim',
+    file: 'functions/get-claim.ts',
+    description: 'Reads a claim and its servers',
+    http: { method: 'GET', path: '/claims/{claimId}' },
+    access: [
+      { table: 'gameServerTable', actions: ['dynamodb:BatchGetItem'] },
+      { table: 'claimTable', actions: ['dynamodb:GetItem'] },
+    ],
+  },
+  {
+    name: 'confirm-claim',
+    file: 'functions/confirm-claim.ts',
+    description: 'Confirms a leased claim: its servers become busy',
+    http: { method: 'POST', path: '/claims/{claimId}/confirm' },
+    access: [
+      { table: 'gameServerTable', actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
+      { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
+    ],
+  },
+  {
+    name: 'release-claim',
+    file: 'functions/release-claim.ts',
+    description: 'Releases a claim: servers it still holds return to the pool',
+    http: { method: 'POST', path: '/claims/{claimId}/release' },
+    access: [
+      { table: 'gameServerTable', actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
+      { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
+    ],
+  },
+  {
+    name: 'get-gs',
+    file: 'functions/get-gs.ts',
+    description: 'Reads one game server',
+    http: { method: 'GET', path: '/gs/{endpoint}' },
+    access: [
+      { table: 'gameServerTable', actions: ['dynamodb:GetItem'] },
+    ],
+  },
+  {
+    name: 'get-available-lb',
+    file: 'functions/get-available-lb.ts',
+    description: 'Lists active load balancers',
+    http: { method: 'GET', path: '/get-available-lb' },
+    access: [
+      { table: 'loadBalancerTable', actions: ['dynamodb:Query'], indexes: true },
+    ],
+  },
+  {
+    name: 'inventory',
+    file: 'functions/inventory.ts',
+    description: 'Counts game servers by status and region',
+    http: { method: 'GET', path: '/inventory' },
+    access: [
+      { table: 'gameServerTable', actions: ['dynamodb:Query'], indexes: true },
+    ],
+  },
+  {
+    name: 'openapi',
+    file: 'functions/openapi.ts',
+    description: 'The OpenAPI 3.1 document of this API',
+    http: { method: 'GET', path: '/openapi.json' },
+    access: [],
+  },
 ];
 
 module.exports = FUNCTIONS;
 module.exports.FUNCTIONS = FUNCTIONS;
-module.exports.READ_ACTIONS = read;

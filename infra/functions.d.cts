@@ -14,5 +14,5 @@ export interface FunctionDefinition {
   timeout?: number;
   memorySize?: number;
 }
-declare const FUNCTIONS: FunctionDefinition[] & { FUNCTIONS: FunctionDefinition[]; READ_ACTIONS: string[] };
+declare const FUNCTIONS: FunctionDefinition[] & { FUNCTIONS: FunctionDefinition[] };
 export = FUNCTIONS;

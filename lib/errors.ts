@@ -36,3 +36,15 @@ export class ConflictError extends AppError {
     super(code, 409, message, details);
   }
 }
+
+/** Codes callers may branch on. */
+export const ErrorCodes = {
+  gsNotFound: 'gs.not_found',
+  gsNotAvailable: 'gs.not_available',
+  gsNoneAvailable: 'gs.none_available',
+  claimNotFound: 'claim.not_found',
+  claimMismatch: 'claim.mismatch',
+  claimLost: 'claim.lost',
+  claimReleased: 'claim.released',
+  leaseTooLong: 'claim.lease_too_long',
+} as const;

@@ -1,0 +1,42 @@
+import { claimGameServers, type ClaimRequest } from '../lib/claims/claim';
+import { singleFlight } from '../lib/single-flight';
+import { toClaim } from '../lib/claims/view';
+import { createDeps, type Deps } from '../lib/deps';
+import { AppError, ErrorCodes } from '../lib/errors';
+import { CandidateCache } from '../lib/game-servers/candidates';
+import { httpHandler } from '../lib/http';
+import { ClaimRequestSchema } from '../schemas/http';
+import { CLAIMERS } from './roles';
+
+/** Seconds a caller is asked to wait when nothing suitable is available. */
+const RETRY_AFTER_SECONDS = 2;
+
+/** POST /claim-gs: find and claim `count` servers (all or nothing) under a lease, idempotently. */
+export function makeHandler(deps: Deps) {
+  const candidates = new CandidateCache(deps, { ttlMs: deps.config.candidateCacheMs });
+  const claimOnce = singleFlight((claimId: string, request: ClaimRequest) => claimGameServers(deps, candidates, request));
+  return httpHandler(deps, { roles: CLAIMERS, body: ClaimRequestSchema }, async ({ body, caller }) => {
+    const outcome = await claimOnce(body.claimId, {
+      claimId: body.claimId,
+      count: body.count,
+      ...(body.region !== undefined ? { region: body.region } : {}),
+      ...(body.group !== undefined ? { group: body.group } : {}),
+      ...(body.labels !== undefined ? { labels: body.labels } : {}),
+      distinctNodes: body.distinctNodes ?? body.count > 1,
+      leaseSeconds: body.leaseSeconds ?? deps.config.defaultLeaseSeconds,
+      ...(caller ? { caller: caller.role } : {}),
+    });
+    if (outcome.kind === 'none-available') {
+      throw new AppError(
+        ErrorCodes.gsNoneAvailable,
+        409,
+        outcome.reason === 'empty' ? 'No game servers match the request right now' : 'Game servers are heavily contended; retry',
+        { retryAfterSeconds: RETRY_AFTER_SECONDS },
+      );
+    }
+    const claim = toClaim(outcome.claim, outcome.servers, deps.clock());
+    return { statusCode: 200, body: { ...claim, replayed: outcome.kind === 'existing' } };
+  });
+}
+
+export const handler = makeHandler(createDeps());

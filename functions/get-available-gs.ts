@@ -1,0 +1,17 @@
+import { createDeps, type Deps } from '../lib/deps';
+import { listAvailableGameServers } from '../lib/game-servers/list';
+import { toGameServer } from '../lib/game-servers/view';
+import { httpHandler } from '../lib/http';
+import { ListQuerySchema } from '../schemas/http';
+import { ANY_ROLE } from './roles';
+
+/** GET /get-available-gs?region=&group=&limit=&distinctNodes=&label.<k>=<v> */
+export function makeHandler(deps: Deps) {
+  return httpHandler(deps, { roles: ANY_ROLE, query: ListQuerySchema }, async ({ query }) => {
+    const now = deps.clock();
+    const items = await listAvailableGameServers(deps, query, now);
+    return { statusCode: 200, body: { servers: items.map((item) => toGameServer(item, now)) } };
+  });
+}
+
+export const handler = makeHandler(createDeps());

@@ -1,0 +1,18 @@
+import { createDeps, type Deps } from '../lib/deps';
+import { ErrorCodes, NotFoundError } from '../lib/errors';
+import { getGameServer } from '../lib/game-servers/repo';
+import { toGameServer } from '../lib/game-servers/view';
+import { httpHandler } from '../lib/http';
+import { EndpointParamsSchema } from '../schemas/http';
+import { ANY_ROLE } from './roles';
+
+/** GET /gs/{endpoint} */
+export function makeHandler(deps: Deps) {
+  return httpHandler(deps, { roles: ANY_ROLE, params: EndpointParamsSchema }, async ({ params }) => {
+    const item = await getGameServer(deps, params.endpoint);
+    if (!item) throw new NotFoundError(ErrorCodes.gsNotFound, `Game server ${params.endpoint} not found`);
+    return { statusCode: 200, body: toGameServer(item, deps.clock()) };
+  });
+}
+
+export const handler = makeHandler(createDeps());

@@ -1,0 +1,16 @@
+import { releaseClaim } from '../lib/claims/settle';
+import { toClaim } from '../lib/claims/view';
+import { createDeps, type Deps } from '../lib/deps';
+import { httpHandler } from '../lib/http';
+import { ClaimIdParamsSchema } from '../schemas/http';
+import { CLAIMERS } from './roles';
+
+/** POST /claims/{claimId}/release: the servers this claim still holds return to the pool. */
+export function makeHandler(deps: Deps) {
+  return httpHandler(deps, { roles: CLAIMERS, params: ClaimIdParamsSchema }, async ({ params }) => {
+    const { claim, servers, released } = await releaseClaim(deps, params.claimId);
+    return { statusCode: 200, body: { ...toClaim(claim, servers, deps.clock()), released } };
+  });
+}
+
+export const handler = makeHandler(createDeps());

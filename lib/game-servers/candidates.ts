@@ -1,0 +1,132 @@
+import type { GameServerItem } from '../../schemas/items';
+import type { Deps } from '../deps';
+import { listAvailableGameServers } from './list';
+import { pickCandidates, type ServerFilter } from './select';
+
+interface Entry {
+  items: GameServerItem[];
+  fetchedAt: number;
+  refreshing?: Promise<Entry>;
+}
+
+export interface CandidateCacheOptions {
+  /** How long a listing is reused (CANDIDATE_CACHE_MS). 0 lists afresh for every attempt. */
+  ttlMs: number;
+  /** Servers listed per refresh. */
+  listSize?: number;
+  random?: () => number;
+  /** Distinct filters remembered at once. */
+  maxEntries?: number;
+}
+
+const filterKey = (filter: ServerFilter) =>
+  JSON.stringify([filter.region ?? '', filter.group ?? '', Object.entries(filter.labels ?? {}).sort()]);
+
+/**
+ * Claim candidates per filter, kept for a short time per function instance, so that a claim
+ * attempt is usually a single conditional write on a recently listed server rather than a
+ * query plus a write. Concurrent claimers in one instance never get the same candidate (a
+ * candidate is handed out once and held back from later listings for a while); across
+ * instances, random picks spread claimers over the pool. The listing may be stale: the claim's
+ * condition expression decides, and a lost race just costs another attempt.
+ */
+export class CandidateCache {
+  private readonly entries = new Map<string, Entry>();
+  /** endpoint -> time until which it is held back (handed out to a claimer in this instance). */
+  private readonly handedOut = new Map<string, number>();
+  private readonly listSize: number;
+  private readonly random: () => number;
+  private readonly maxEntries: number;
+  private readonly holdMs: number;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly options: CandidateCacheOptions,
+  ) {
+    this.listSize = options.listSize ?? 100;
+    this.random = options.random ?? Math.random;
+    this.maxEntries = options.maxEntries ?? 256;
+    this.holdMs = Math.max(options.ttlMs * 2, 2000);
+  }
+
+  /**
+   * Hands out `count` candidates matching the filter (on distinct nodes when asked), listing
+   * afresh when the cached listing is old or cannot satisfy the request. Undefined: the pool
+   * has no such set right now.
+   */
+  async take(filter: ServerFilter, count: number, distinctNodes: boolean): Promise<GameServerItem[] | undefined> {
+    const key = filterKey(filter);
+    let entry = this.entries.get(key);
+    let fresh = false;
+    if (!entry || this.deps.clock() - entry.fetchedAt > this.options.ttlMs) {
+      entry = await this.refresh(key, filter);
+      fresh = true;
+    }
+    let picked = this.pick(entry, count, distinctNodes);
+    if (!picked && !fresh) picked = this.pick(await this.refresh(key, filter), count, distinctNodes);
+    return picked;
+  }
+
+  /**
+   * After a lost race the listing is known to be stale (another instance claimed from it): the
+   * next take lists afresh, so a claimer does not keep trying servers that are already gone.
+   */
+  invalidate(filter: ServerFilter): void {
+    const entry = this.entries.get(filterKey(filter));
+    if (entry) entry.fetchedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Returns candidates that were not taken after all (their partner in a group claim was). */
+  giveBack(items: GameServerItem[]): void {
+    for (const item of items) this.handedOut.delete(item.endpoint);
+    const now = this.deps.clock();
+    for (const entry of this.entries.values()) {
+      if (now - entry.fetchedAt > this.options.ttlMs) continue;
+      const known = new Set(entry.items.map((i) => i.endpoint));
+      entry.items.push(...items.filter((i) => !known.has(i.endpoint)));
+    }
+  }
+
+  private pick(entry: Entry, count: number, distinctNodes: boolean): GameServerItem[] | undefined {
+    const now = this.deps.clock();
+    const pool = entry.items.filter((item) => (this.handedOut.get(item.endpoint) ?? 0) <= now);
+    const picked = pickCandidates(pool, count, distinctNodes, this.random);
+    if (!picked) return undefined;
+    const taken = new Set(picked.map((item) => item.endpoint));
+    for (const endpoint of taken) this.handedOut.set(endpoint, now + this.holdMs);
+    entry.items = entry.items.filter((item) => !taken.has(item.endpoint));
+    return picked;
+  }
+
+  /** One listing per filter at a time: concurrent claimers wait for the same query. */
+  private refresh(key: string, filter: ServerFilter): Promise<Entry> {
+    const current = this.entries.get(key);
+    if (current?.refreshing) return current.refreshing;
+    const refreshing = listAvailableGameServers(this.deps, { ...filter, limit: this.listSize, distinctNodes: false }).then(
+      (items) => {
+        const now = this.deps.clock();
+        const entry: Entry = { items: items.filter((item) => (this.handedOut.get(item.endpoint) ?? 0) <= now), fetchedAt: now };
+        this.entries.delete(key);
+        this.entries.set(key, entry);
+        this.evict(now);
+        return entry;
+      },
+      (error) => {
+        const stale = this.entries.get(key);
+        if (stale) delete stale.refreshing;
+        throw error;
+      },
+    );
+    const placeholder: Entry = current ?? { items: [], fetchedAt: Number.NEGATIVE_INFINITY };
+    placeholder.refreshing = refreshing;
+    this.entries.set(key, placeholder);
+    return refreshing;
+  }
+
+  private evict(now: number): void {
+    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    if (this.handedOut.size > 10_000) {
+      for (const [endpoint, until] of this.handedOut) if (until <= now) this.handedOut.delete(endpoint);
+    }
+  }
+}

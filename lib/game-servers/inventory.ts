@@ -1,0 +1,51 @@
+import { NEVER, type GameServerItem } from '../../schemas/items';
+import type { Deps } from '../deps';
+import { readInventoryFacts } from './repo';
+import { effectiveStatus } from './view';
+
+type Facts = Array<Pick<GameServerItem, 'status' | 'region' | 'freshUntil' | 'leaseExpiresAt'>>;
+
+export interface Inventory {
+  total: number;
+  byStatus: Record<string, number>;
+  byRegion: Record<string, Record<string, number>>;
+  /** Servers that stopped heartbeating (counted under their status too). */
+  stale: number;
+  generatedAt: string;
+}
+
+/** Counts by status and by region (pure). Expired leases count as available. */
+export function summarizeInventory(facts: Facts, now: number): Inventory {
+  const byStatus: Record<string, number> = { available: 0, claimed: 0, busy: 0, draining: 0, terminated: 0 };
+  const byRegion: Record<string, Record<string, number>> = {};
+  let stale = 0;
+  for (const fact of facts) {
+    const status = effectiveStatus(fact as GameServerItem, now);
+    byStatus[status] = (byStatus[status] ?? 0) + 1;
+    const region = (byRegion[fact.region] ??= {});
+    region[status] = (region[status] ?? 0) + 1;
+    if (status !== 'terminated' && fact.freshUntil !== NEVER && fact.freshUntil <= now) stale++;
+  }
+  return { total: facts.length, byStatus, byRegion, stale, generatedAt: new Date(now).toISOString() };
+}
+
+/**
+ * The inventory report, at most `maxAgeMs` old. Counting every server needs every record, so
+ * this is the one read that grows with the table (Query over the pool-wide index, never a
+ * Scan); it is cached per function instance and meant for dashboards and alarms, never for
+ * the claim path.
+ */
+export function createInventoryReader(deps: Deps, maxAgeMs = 10_000) {
+  let cached: { at: number; value: Promise<Inventory> } | undefined;
+  return async (): Promise<Inventory> => {
+    const now = deps.clock();
+    if (!cached || now - cached.at > maxAgeMs) {
+      const value = readInventoryFacts(deps).then((facts) => summarizeInventory(facts, now));
+      cached = { at: now, value };
+      value.catch(() => {
+        if (cached?.value === value) cached = undefined;
+      });
+    }
+    return cached.value;
+  };
+}

@@ -1,0 +1,48 @@
+import { NEVER, type GameServerItem, type GameServerStatus, type LoadBalancerItem } from '../../schemas/items';
+import type { GameServer, LoadBalancer } from '../../schemas/http';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * The status a client sees: a claim whose lease has run out is available again (the record is
+ * only rewritten by the next claim; the availability index already offers it).
+ */
+export function effectiveStatus(item: GameServerItem, now: number): GameServerStatus {
+  if (item.status === 'claimed' && item.leaseExpiresAt !== undefined && item.leaseExpiresAt <= now) return 'available';
+  return item.status;
+}
+
+/** A stored record as every route returns it. */
+export function toGameServer(item: GameServerItem, now: number): GameServer {
+  const status = effectiveStatus(item, now);
+  const holdsClaim = status === 'claimed' || status === 'busy' || ((status === 'draining' || status === 'terminated') && item.claimId !== undefined);
+  return {
+    endpoint: item.endpoint,
+    ...(item.publicEndpoint !== undefined ? { publicEndpoint: item.publicEndpoint } : {}),
+    region: item.region,
+    ...(item.group !== undefined ? { group: item.group } : {}),
+    node: item.node,
+    status,
+    lastHeartbeatAt: iso(item.lastHeartbeatAt),
+    ...(item.labels !== undefined ? { labels: item.labels } : {}),
+    ...(holdsClaim && item.claimId !== undefined ? { claimId: item.claimId } : {}),
+    ...(status === 'claimed' && item.leaseExpiresAt !== undefined ? { leaseExpiresAt: iso(item.leaseExpiresAt) } : {}),
+    ...(item.players !== undefined ? { players: item.players } : {}),
+    ...(item.capacity !== undefined ? { capacity: item.capacity } : {}),
+    ...(item.lifecycle !== undefined ? { lifecycle: item.lifecycle } : {}),
+    ...(item.instanceId !== undefined ? { instanceId: item.instanceId } : {}),
+    ...(item.freshUntil !== NEVER && item.freshUntil <= now && status !== 'terminated' ? { stale: true } : {}),
+  };
+}
+
+export function toLoadBalancer(item: LoadBalancerItem): LoadBalancer {
+  return {
+    endpoint: item.endpoint,
+    ...(item.publicEndpoint !== undefined ? { publicEndpoint: item.publicEndpoint } : {}),
+    region: item.region,
+    node: item.node,
+    status: item.status,
+    targets: item.targets,
+    lastHeartbeatAt: iso(item.lastHeartbeatAt),
+  };
+}

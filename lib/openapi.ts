@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import {
+  ClaimRequestSchema,
+  ClaimSchema,
+  ErrorSchema,
+  GameServerSchema,
+  InventorySchema,
+  LoadBalancerSchema,
+} from '../schemas/http';
+import { ClaimIdSchema, EndpointSchema, GroupSchema, RegionSchema } from '../schemas/primitives';
+
+type JsonSchema = Record<string, unknown>;
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
+const schemaOf = (schema: z.ZodType, io: 'input' | 'output' = 'output') => {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
+  return rest;
+};
+
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((status) => [
+      String(status),
+      {
+        description: {
+          400: 'Invalid path, query or body (nothing written)',
+          401: 'Missing or unknown API key',
+          403: 'The caller role may not call this route',
+          404: 'Not found',
+          409: 'Conflict (see error.code)',
+          413: 'Body too large',
+          415: 'Body is not JSON',
+        }[status],
+        content: json(ref('Error')),
+      },
+    ]),
+  );
+
+const AUTH = [400, 401, 403];
+const pathParam = (name: string, schema: z.ZodType, description: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: schemaOf(schema, 'input'),
+});
+const queryParam = (name: string, schema: JsonSchema, description: string) => ({ name, in: 'query', required: false, description, schema });
+
+/**
+ * The OpenAPI 3.1 description of the HTTP API, generated from the same zod schemas the handlers
+ * validate with (JSON Schema 2020-12, which OpenAPI 3.1 uses as is).
+ */
+export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown> {
+  const endpointParam = pathParam('endpoint', EndpointSchema, 'Game server `ip:port`, URL-encoded (`10.0.0.1%3A7777`) or literal');
+  const claimIdParam = pathParam('claimId', ClaimIdSchema, 'The claim id chosen by the claimer');
+  const claimResponse = { description: 'The claim and its servers', content: json(ref('Claim')) };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Game-server inventory and matchmaking API',
+      version: '1.0.0',
+      description:
+        'Lists available dedicated game servers and claims them atomically (leased, idempotent, all-or-nothing groups on distinct nodes). Errors are `{ "error": { "code", "message" } }`.',
+    },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    security: [{ apiKey: [] }],
+    components: {
+      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API key: `Authorization: Bearer <key>`' } },
+      schemas: {
+        GameServer: schemaOf(GameServerSchema),
+        LoadBalancer: schemaOf(LoadBalancerSchema),
+        Claim: schemaOf(ClaimSchema),
+        ClaimRequest: schemaOf(ClaimRequestSchema, 'input'),
+        Inventory: schemaOf(InventorySchema),
+        Error: schemaOf(ErrorSchema),
+      },
+    },
+    paths: {
+      '/health': {
+        get: { summary: 'Liveness', security: [], responses: { 200: { description: 'ok', content: json({ type: 'object', properties: { status: { const: 'ok' } } }) } } },
+      },
+      '/get-available-gs': {
+        get: {
+          summary: 'List available game servers (fresh, not draining, unclaimed or lease expired)',
+          parameters: [
+            queryParam('region', schemaOf(RegionSchema), 'Region'),
+            queryParam('group', schemaOf(GroupSchema), 'Server group'),
+            queryParam('limit', { type: 'integer', minimum: 1, maximum: 100, default: 10 }, 'Maximum servers'),
+            queryParam('distinctNodes', { type: 'boolean', default: false }, 'At most one server per node'),
+            { name: 'label.{key}', in: 'query', required: false, description: 'Label filter: `label.map=dust`', schema: { type: 'string' } },
+          ],
+          responses: { 200: { description: 'Servers', content: json({ type: 'object', properties: { servers: { type: 'array', items: ref('GameServer') } }, required: ['servers'] }) }, ...errors(...AUTH) },
+        },
+      },
+      '/set-gs-busy/{endpoint}': {
+        post: {
+          summary: 'Claim one named server straight to busy (atomic; idempotent with a claimId)',
+          parameters: [endpointParam],
+          requestBody: { required: false, content: json({ type: 'object', properties: { claimId: schemaOf(ClaimIdSchema) }, additionalProperties: false }) },
+          responses: {
+            200: { description: 'Busy', content: json({ type: 'object', properties: { server: ref('GameServer'), claimId: { type: 'string' } }, required: ['server', 'claimId'] }) },
+            ...errors(...AUTH, 404, 409, 413, 415),
+          },
+        },
+      },
+      '/claim-gs': {
+        post: {
+          summary: 'Find and claim `count` servers, all or nothing, under a lease; idempotent per claimId',
+          requestBody: { required: true, content: json(ref('ClaimRequest')) },
+          responses: {
+            200: { description: 'Claimed (or the earlier result for this claimId: `replayed: true`)', content: json(ref('Claim')) },
+            ...errors(...AUTH, 409, 413, 415),
+          },
+        },
+      },
+      '/claims/{claimId}': { get: { summary: 'A claim and its servers', parameters: [claimIdParam], responses: { 200: claimResponse, ...errors(...AUTH, 404) } } },
+      '/claims/{claimId}/confirm': {
+        post: { summary: 'Confirm a leased claim: its servers become busy', parameters: [claimIdParam], responses: { 200: claimResponse, ...errors(...AUTH, 404, 409) } },
+      },
+      '/claims/{claimId}/release': {
+        post: { summary: 'Release a claim: servers it still holds return to the pool', parameters: [claimIdParam], responses: { 200: claimResponse, ...errors(...AUTH, 404) } },
+      },
+      '/gs/{endpoint}': { get: { summary: 'One game server', parameters: [endpointParam], responses: { 200: { description: 'The server', content: json(ref('GameServer')) }, ...errors(...AUTH, 404) } } },
+      '/get-available-lb': {
+        get: {
+          summary: 'Active load balancers',
+          parameters: [queryParam('region', schemaOf(RegionSchema), 'Region'), queryParam('limit', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, 'Maximum')],
+          responses: { 200: { description: 'Load balancers', content: json({ type: 'object', properties: { loadBalancers: { type: 'array', items: ref('LoadBalancer') } } }) }, ...errors(...AUTH) },
+        },
+      },
+      '/inventory': { get: { summary: 'Counts by status and region (at most 10 s old)', responses: { 200: { description: 'Counts', content: json(ref('Inventory')) }, ...errors(...AUTH) } } },
+      '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' }, ...errors(401) } } },
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { GameServerStatusSchema, LoadBalancerStatusSchema } from './items';
+import { ClaimIdSchema, EndpointSchema, GroupSchema, LabelKeySchema, RegionSchema } from './primitives';
+
+// ---------- responses ----------
+
+export const GameServerSchema = z
+  .object({
+    endpoint: z.string(),
+    publicEndpoint: z.string().optional(),
+    region: z.string(),
+    group: z.string().optional(),
+    node: z.string(),
+    status: GameServerStatusSchema,
+    lastHeartbeatAt: z.iso.datetime(),
+    labels: z.record(z.string(), z.string()).optional(),
+    claimId: z.string().optional(),
+    leaseExpiresAt: z.iso.datetime().optional(),
+    players: z.number().optional(),
+    capacity: z.number().optional(),
+    lifecycle: z.enum(['spot', 'on-demand']).optional(),
+    instanceId: z.string().optional(),
+    /** True when the server has not heartbeated within the timeout (never offered nor claimable). */
+    stale: z.boolean().optional(),
+  })
+  .meta({ id: 'GameServer' });
+export type GameServer = z.infer<typeof GameServerSchema>;
+
+export const LoadBalancerSchema = z
+  .object({
+    endpoint: z.string(),
+    publicEndpoint: z.string().optional(),
+    region: z.string(),
+    node: z.string(),
+    status: LoadBalancerStatusSchema,
+    targets: z.array(z.string()),
+    lastHeartbeatAt: z.iso.datetime(),
+  })
+  .meta({ id: 'LoadBalancer' });
+export type LoadBalancer = z.infer<typeof LoadBalancerSchema>;
+
+export const ClaimSchema = z
+  .object({
+    claimId: z.string(),
+    status: z.enum(['leased', 'confirmed', 'released']),
+    servers: z.array(GameServerSchema),
+    leaseExpiresAt: z.iso.datetime(),
+    /** A leased claim past its lease: its servers may have gone to someone else. */
+    expired: z.boolean(),
+    createdAt: z.iso.datetime(),
+    confirmedAt: z.iso.datetime().optional(),
+    releasedAt: z.iso.datetime().optional(),
+  })
+  .meta({ id: 'Claim' });
+export type Claim = z.infer<typeof ClaimSchema>;
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
+  })
+  .meta({ id: 'Error' });
+
+export const InventorySchema = z
+  .object({
+    total: z.number(),
+    byStatus: z.record(z.string(), z.number()),
+    byRegion: z.record(z.string(), z.record(z.string(), z.number())),
+    stale: z.number(),
+    generatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Inventory' });
+
+// ---------- requests ----------
+
+const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
+const LABEL_PARAM = /^label\.(.+)$/;
+
+/**
+ * `GET /get-available-gs?region=&group=&limit=&distinctNodes=&label.<k>=<v>`. Unknown parameters
+ * are refused; `label.*` parameters become a label filter.
+ */
+export const ListQuerySchema = z
+  .record(z.string(), z.string().max(256))
+  .transform((raw, ctx) => {
+    const known = new Set(['region', 'group', 'limit', 'distinctNodes']);
+    const labels: Record<string, string> = {};
+    for (const [name, value] of Object.entries(raw)) {
+      const label = LABEL_PARAM.exec(name);
+      if (label) {
+        const key = LabelKeySchema.safeParse(label[1]);
+        if (!key.success) ctx.addIssue({ code: 'custom', path: [name], message: 'invalid label key' });
+        else labels[key.data] = value;
+      } else if (!known.has(name)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'unknown query parameter' });
+      }
+    }
+    if (Object.keys(labels).length > 16) ctx.addIssue({ code: 'custom', path: ['label'], message: 'at most 16 label filters' });
+    return { ...raw, labels };
+  })
+  .pipe(
+    z.object({
+      region: RegionSchema.optional(),
+      group: GroupSchema.optional(),
+      limit: z.coerce.number().int().min(1).max(100).default(10),
+      distinctNodes: booleanFlag.default(false),
+      labels: z.record(z.string(), z.string()),
+    }),
+  );
+export type ListQuery = z.infer<typeof ListQuerySchema>;
+
+export const EndpointParamsSchema = z.strictObject({ endpoint: EndpointSchema });
+export const ClaimIdParamsSchema = z.strictObject({ claimId: ClaimIdSchema });
+
+export const SetBusyBodySchema = z.strictObject({ claimId: ClaimIdSchema.optional() }).optional();
+
+export const ClaimRequestSchema = z
+  .strictObject({
+    claimId: ClaimIdSchema,
+    count: z.number().int().min(1).max(10).default(1),
+    region: RegionSchema.optional(),
+    group: GroupSchema.optional(),
+    labels: z.record(LabelKeySchema, z.string().max(256)).refine((l) => Object.keys(l).length <= 16, 'at most 16 labels').optional(),
+    distinctNodes: z.boolean().optional(),
+    leaseSeconds: z.number().int().min(1).max(3600).optional(),
+  })
+  .meta({ id: 'ClaimRequest' });
+export type ClaimRequestBody = z.infer<typeof ClaimRequestSchema>;
+
+export const LoadBalancerQuerySchema = z.strictObject({
+  region: RegionSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const EmptyQuerySchema = z.strictObject({});
