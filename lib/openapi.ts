@@ -18,6 +18,28 @@ const schemaOf = (schema: z.ZodType, io: 'input' | 'output' = 'output') => {
   return rest;
 };
 
+/** The named schemas (GameServer, Claim, ...) as components, referencing each other by $ref. */
+function componentSchemas(): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries({
+    GameServer: GameServerSchema,
+    LoadBalancer: LoadBalancerSchema,
+    Claim: ClaimSchema,
+    ClaimRequest: ClaimRequestSchema,
+    Inventory: InventorySchema,
+    Error: ErrorSchema,
+  })) {
+    registry.add(schema, { id });
+  }
+  const { schemas } = z.toJSONSchema(registry, { io: 'input', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` });
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, schema]) => {
+      const { $schema: _s, $id: _i, id: _id, ...rest } = schema as JsonSchema;
+      return [id, rest];
+    }),
+  );
+}
+
 const errors = (...statuses: number[]) =>
   Object.fromEntries(
     statuses.map((status) => [
@@ -67,14 +89,7 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
     security: [{ apiKey: [] }],
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API key: `Authorization: Bearer <key>`' } },
-      schemas: {
-        GameServer: schemaOf(GameServerSchema),
-        LoadBalancer: schemaOf(LoadBalancerSchema),
-        Claim: schemaOf(ClaimSchema),
-        ClaimRequest: schemaOf(ClaimRequestSchema, 'input'),
-        Inventory: schemaOf(InventorySchema),
-        Error: schemaOf(ErrorSchema),
-      },
+      schemas: componentSchemas(),
     },
     paths: {
       '/health': {

@@ -22,8 +22,7 @@ export const GameServerSchema = z
     instanceId: z.string().optional(),
     /** True when the server has not heartbeated within the timeout (never offered nor claimable). */
     stale: z.boolean().optional(),
-  })
-  .meta({ id: 'GameServer' });
+  });
 export type GameServer = z.infer<typeof GameServerSchema>;
 
 export const LoadBalancerSchema = z
@@ -35,8 +34,7 @@ export const LoadBalancerSchema = z
     status: LoadBalancerStatusSchema,
     targets: z.array(z.string()),
     lastHeartbeatAt: z.iso.datetime(),
-  })
-  .meta({ id: 'LoadBalancer' });
+  });
 export type LoadBalancer = z.infer<typeof LoadBalancerSchema>;
 
 export const ClaimSchema = z
@@ -50,15 +48,13 @@ export const ClaimSchema = z
     createdAt: z.iso.datetime(),
     confirmedAt: z.iso.datetime().optional(),
     releasedAt: z.iso.datetime().optional(),
-  })
-  .meta({ id: 'Claim' });
+  });
 export type Claim = z.infer<typeof ClaimSchema>;
 
 export const ErrorSchema = z
   .object({
     error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
-  })
-  .meta({ id: 'Error' });
+  });
 
 export const InventorySchema = z
   .object({
@@ -67,8 +63,7 @@ export const InventorySchema = z
     byRegion: z.record(z.string(), z.record(z.string(), z.number())),
     stale: z.number(),
     generatedAt: z.iso.datetime(),
-  })
-  .meta({ id: 'Inventory' });
+  });
 
 // ---------- requests ----------
 
@@ -122,8 +117,7 @@ export const ClaimRequestSchema = z
     labels: z.record(LabelKeySchema, z.string().max(256)).refine((l) => Object.keys(l).length <= 16, 'at most 16 labels').optional(),
     distinctNodes: z.boolean().optional(),
     leaseSeconds: z.number().int().min(1).max(3600).optional(),
-  })
-  .meta({ id: 'ClaimRequest' });
+  });
 export type ClaimRequestBody = z.infer<typeof ClaimRequestSchema>;
 
 export const LoadBalancerQuerySchema = z.strictObject({

@@ -53,9 +53,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const stage = options.stage ?? 'local';
     const stack = await provisionStage(stage, { dynamodb: services.dynamodbEndpoint, sqs: services.sqsEndpoint });
     const config = loadConfig({
-      API_KEYS: DEFAULT_LOCAL_API_KEYS,
       ...process.env,
       ...options.env,
+      // Documented local defaults, unless keys are configured.
+      API_KEYS: options.env?.API_KEYS ?? process.env.API_KEYS ?? DEFAULT_LOCAL_API_KEYS,
       STAGE: stage,
       DYNAMODB_ENDPOINT: services.dynamodbEndpoint,
       SQS_ENDPOINT: services.sqsEndpoint,
