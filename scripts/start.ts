@@ -1,8 +1,12 @@
 // `npm start`: the whole system on this machine. Options: --port N (or PORT), --data-dir DIR
-// (or DATA_DIR; keeps DynamoDB data across restarts), LOG_LEVEL (default WARN).
+// (or DATA_DIR; keeps DynamoDB data across restarts), LOG_LEVEL (default WARN); every variable of
+// the configuration table in README.md applies.
 import './local/env-defaults';
 import { parseArgs } from 'node:util';
 import { DEFAULT_LOCAL_API_KEYS, startLocalStack } from './local/stack';
+
+// Hand-sent events (npm run send-event) don't heartbeat: keep them fresh for 10 minutes locally.
+process.env.HEARTBEAT_TIMEOUT_SECONDS ??= '600';
 
 const { values } = parseArgs({
   options: {
