@@ -28,6 +28,20 @@ const reasonItem = (reason: CancellationReason | undefined) =>
   reason?.Item ? unmarshall(reason.Item as Record<string, AttributeValue>) : undefined;
 
 /**
+ * The servers whose condition failed in a cancelled transaction, with their current records
+ * (absent: the record does not exist). Server i is transaction item i + 1 (item 0 is the claim).
+ */
+function failedServers(endpoints: string[], reasons: CancellationReason[]): Array<{ endpoint: string; current?: GameServerItem }> {
+  return endpoints
+    .map((endpoint, i) => ({ endpoint, reason: reasons[i + 1] }))
+    .filter(({ reason }) => reason?.Code === 'ConditionalCheckFailed')
+    .map(({ endpoint, reason }) => {
+      const current = reasonItem(reason);
+      return { endpoint, ...(current ? { current: GameServerItemSchema.parse(current) } : {}) };
+    });
+}
+
+/**
  * Claims servers and records the claim in one transaction: all of it is written, or none.
  * The claim record's condition (its id is new) makes the claim id the idempotency key: of any
  * number of concurrent calls with one id, exactly one transaction can succeed.
@@ -67,13 +81,7 @@ export async function writeClaimTransaction(
       // An item returned by the failed condition is the claim that already exists.
       return { kind: 'claim-exists', existing: ClaimItemSchema.parse(existing ?? (await getClaim(deps, claim.claimId))) };
     }
-    const failed = servers
-      .map((server, i) => ({ server, reason: reasons[i + 1] }))
-      .filter(({ reason }) => reason?.Code === 'ConditionalCheckFailed')
-      .map(({ server, reason }) => {
-        const current = reasonItem(reason);
-        return { endpoint: server.endpoint, ...(current ? { current: GameServerItemSchema.parse(current) } : {}) };
-      });
+    const failed = failedServers(servers.map((server) => server.endpoint), reasons);
     return failed.length > 0 ? { kind: 'servers-unavailable', failed } : { kind: 'conflict' };
   }
 }
@@ -110,13 +118,7 @@ export async function confirmClaimTransaction(deps: RepoDeps, claim: ClaimItem, 
     if (!isTransactionCanceled(error)) throw error;
     const reasons = error.CancellationReasons ?? [];
     if (reasons[0]?.Code === 'ConditionalCheckFailed') return { kind: 'claim-changed' };
-    const lost = claim.endpoints
-      .map((endpoint, i) => ({ endpoint, reason: reasons[i + 1] }))
-      .filter(({ reason }) => reason?.Code === 'ConditionalCheckFailed')
-      .map(({ endpoint, reason }) => {
-        const current = reasonItem(reason);
-        return { endpoint, ...(current ? { current: GameServerItemSchema.parse(current) } : {}) };
-      });
+    const lost = failedServers(claim.endpoints, reasons);
     return lost.length > 0 ? { kind: 'servers-lost', lost } : { kind: 'conflict' };
   }
 }
