@@ -7,13 +7,9 @@ import { CLAIMERS } from './roles';
 
 /** POST /set-gs-busy/{endpoint} {claimId?}: an available server -> busy, atomically and idempotently. */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: CLAIMERS, params: EndpointParamsSchema, body: SetBusyBodySchema }, async ({ params, body, caller }) => {
-    const result = await setGameServerBusy(deps, {
-      endpoint: params.endpoint,
-      ...(body?.claimId ? { claimId: body.claimId } : {}),
-      ...(caller ? { caller: caller.role } : {}),
-    });
-    return { statusCode: 200, body: { server: toGameServer(result.server, deps.clock()), claimId: result.claim.claimId } };
+  return httpHandler(deps, { roles: CLAIMERS, params: EndpointParamsSchema, body: SetBusyBodySchema }, async ({ params, body }) => {
+    const result = await setGameServerBusy(deps, { endpoint: params.endpoint, ...(body?.claimId ? { claimId: body.claimId } : {}) });
+    return { statusCode: 200, body: { server: toGameServer(result.server, deps.clock()), claimId: result.claimId } };
   });
 }
 

@@ -43,10 +43,14 @@ const FUNCTIONS = [
     file: 'functions/set-gs-busy.ts',
     description: 'Claims one named game server straight to busy',
     http: { method: 'POST', path: '/set-gs-busy/{endpoint}' },
-    access: [
-      { table: 'gameServerTable', actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
-      { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
-    ],
+    access: [{ table: 'gameServerTable', actions: ['dynamodb:UpdateItem'] }],
+  },
+  {
+    name: 'set-gs-available',
+    file: 'functions/set-gs-available.ts',
+    description: 'Returns a game server set busy to the pool',
+    http: { method: 'POST', path: '/set-gs-available/{endpoint}' },
+    access: [{ table: 'gameServerTable', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
   },
   {
     name: 'claim-gs',

@@ -119,6 +119,17 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
           },
         },
       },
+      '/set-gs-available/{endpoint}': {
+        post: {
+          summary: 'Return a server set busy under a claimId to the pool (no change if that claim no longer holds it)',
+          parameters: [endpointParam],
+          requestBody: { required: true, content: json({ type: 'object', properties: { claimId: schemaOf(ClaimIdSchema) }, required: ['claimId'], additionalProperties: false }) },
+          responses: {
+            200: { description: 'Released or not held', content: json({ type: 'object', properties: { released: { type: 'boolean' }, server: ref('GameServer') }, required: ['released', 'server'] }) },
+            ...errors(...AUTH, 404, 413, 415),
+          },
+        },
+      },
       '/claim-gs': {
         post: {
           summary: 'Find and claim `count` servers, all or nothing, under a lease; idempotent per claimId',

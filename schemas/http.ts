@@ -107,6 +107,7 @@ export const EndpointParamsSchema = z.strictObject({ endpoint: EndpointSchema })
 export const ClaimIdParamsSchema = z.strictObject({ claimId: ClaimIdSchema });
 
 export const SetBusyBodySchema = z.strictObject({ claimId: ClaimIdSchema.optional() }).optional();
+export const SetAvailableBodySchema = z.strictObject({ claimId: ClaimIdSchema });
 
 export const ClaimRequestSchema = z
   .strictObject({

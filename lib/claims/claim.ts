@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { NEVER, type ClaimItem, type GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { AppError, BadRequestError, ConflictError, ErrorCodes, NotFoundError } from '../errors';
+import { BadRequestError, ConflictError, ErrorCodes, NotFoundError } from '../errors';
 import type { CandidateCache } from '../game-servers/candidates';
-import { getGameServer, getGameServers } from '../game-servers/repo';
+import { getGameServer, getGameServers, releaseServer, setServerBusy } from '../game-servers/repo';
 import type { ServerFilter } from '../game-servers/select';
 import { effectiveStatus } from '../game-servers/view';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -147,50 +147,38 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
 export interface SetBusyRequest {
   endpoint: string;
   claimId?: string;
-  caller?: string;
 }
 
-export type SetBusyOutcome = { kind: 'busy' | 'existing'; claim: ClaimItem; server: GameServerItem };
+/**
+ * Claims one named server straight to busy (the replaced sample's route, made atomic) in a single
+ * conditional write. The claim id (generated when absent) is stored on the server and is the
+ * idempotency key: repeating the call with it returns the same result; a server is returned to
+ * the pool with releaseBusyServer. Throws NotFoundError (gs.not_found) and ConflictError
+ * (gs.not_available with the current status: claimed, busy, draining, stale or terminated).
+ */
+export async function setGameServerBusy(deps: Deps, request: SetBusyRequest): Promise<{ claimId: string; server: GameServerItem }> {
+  const claimId = request.claimId ?? randomUUID();
+  const now = deps.clock();
+  const result = await setServerBusy(deps, request.endpoint, claimId, now);
+  if (result.kind === 'busy') {
+    deps.metrics.addMetric('ClaimSucceeded', MetricUnit.Count, 1);
+    deps.logger.info('gs set busy', { endpoint: request.endpoint, claimId });
+    return { claimId, server: result.item };
+  }
+  const current = result.current;
+  if (!current) throw new NotFoundError(ErrorCodes.gsNotFound, `Game server ${request.endpoint} not found`);
+  deps.metrics.addMetric('ClaimConflict', MetricUnit.Count, 1);
+  const status = current.freshUntil <= now && effectiveStatus(current, now) === 'available' ? 'stale' : effectiveStatus(current, now);
+  throw new ConflictError(ErrorCodes.gsNotAvailable, `Game server ${request.endpoint} is not available (${status})`, { status });
+}
 
 /**
- * Claims one named server straight to busy (the replaced sample's route, made atomic). The claim
- * id (generated when absent) is the idempotency key: repeating the call with it returns the same
- * result. Throws NotFoundError (gs.not_found) and ConflictError (gs.not_available: claimed,
- * busy, draining, stale or terminated, with the current status; claim.mismatch).
+ * Returns a server set busy (or claimed) under `claimId` to the pool; a server this claim no
+ * longer holds is left as it is (`released: false`). Throws NotFoundError.
  */
-export async function setGameServerBusy(deps: Deps, request: SetBusyRequest): Promise<SetBusyOutcome> {
-  const claimId = request.claimId ?? randomUUID();
-  const requestHash = hashRequest(['busy', request.endpoint]);
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const now = deps.clock();
-    const claim = claimRecord(claimId, {
-      status: 'confirmed',
-      endpoints: [request.endpoint],
-      requestHash,
-      createdAt: now,
-      leaseExpiresAt: now,
-      confirmedAt: now,
-      ...(request.caller ? { caller: request.caller } : {}),
-    });
-    const result = await writeClaimTransaction(deps, claim, [{ endpoint: request.endpoint, expect: {} }], now);
-    if (result.kind === 'written') {
-      deps.metrics.addMetric('ClaimSucceeded', MetricUnit.Count, 1);
-      const server = await getGameServer(deps, request.endpoint);
-      if (!server) throw new NotFoundError(ErrorCodes.gsNotFound, `Game server ${request.endpoint} not found`);
-      return { kind: 'busy', claim, server };
-    }
-    if (result.kind === 'claim-exists') {
-      const replayed = await replay(deps, result.existing, requestHash);
-      if (replayed.kind !== 'existing' || !replayed.servers[0]) throw new NotFoundError(ErrorCodes.gsNotFound, `Game server ${request.endpoint} not found`);
-      return { kind: 'existing', claim: replayed.claim, server: replayed.servers[0] };
-    }
-    if (result.kind === 'servers-unavailable') {
-      const current = result.failed[0]?.current;
-      if (!current) throw new NotFoundError(ErrorCodes.gsNotFound, `Game server ${request.endpoint} not found`);
-      deps.metrics.addMetric('ClaimConflict', MetricUnit.Count, 1);
-      const status = current.freshUntil <= now && effectiveStatus(current, now) === 'available' ? 'stale' : effectiveStatus(current, now);
-      throw new ConflictError(ErrorCodes.gsNotAvailable, `Game server ${request.endpoint} is not available (${status})`, { status });
-    }
-  }
-  throw new AppError(ErrorCodes.gsNotAvailable, 409, `Game server ${request.endpoint} is contended; retry`, { retryAfterSeconds: 1 });
+export async function releaseBusyServer(deps: Deps, endpoint: string, claimId: string): Promise<{ released: boolean; server: GameServerItem }> {
+  const outcome = await releaseServer(deps, endpoint, claimId, deps.clock());
+  const server = await getGameServer(deps, endpoint);
+  if (!server) throw new NotFoundError(ErrorCodes.gsNotFound, `Game server ${endpoint} not found`);
+  return { released: outcome === 'released', server };
 }

@@ -7,6 +7,7 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import resources from '../../infra/resources.cjs';
 import { GameServerItemSchema, NEVER, type GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
@@ -223,6 +224,50 @@ export function confirmServerUpdate(tableName: string, endpoint: string, claimId
     ExpressionAttributeValues: { ':claimId': claimId, ':claimed': 'claimed', ':busy': 'busy', ':now': now, ':never': NEVER, ':one': 1 },
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
+}
+
+/**
+ * set-gs-busy in one conditional write on the server record (no claim record: the endpoint is
+ * fixed, so the record itself is the idempotency key). Condition: the server exists and is
+ * claimable now (available or lease expired, and fresh) — or it is already busy under this very
+ * claim id, which makes a repeated call succeed with the same result.
+ */
+export async function setServerBusy(
+  deps: RepoDeps,
+  endpoint: string,
+  claimId: string,
+  now: number,
+): Promise<{ kind: 'busy'; item: GameServerItem } | { kind: 'refused'; current?: GameServerItem }> {
+  try {
+    const result = await deps.ddb.send(
+      new UpdateCommand({
+        TableName: deps.config.tables.gameServers,
+        Key: { endpoint },
+        ConditionExpression:
+          'attribute_exists(#endpoint) AND ((#availableAt <= :now AND #freshUntil > :now) OR (#claimId = :claimId AND #status = :busy))',
+        UpdateExpression:
+          'SET #status = :busy, #claimId = :claimId, #claimedAt = if_not_exists(#claimedAt, :now), #availableAt = :never, #version = #version + :one, #updatedAt = :now REMOVE #leaseExpiresAt',
+        ExpressionAttributeNames: {
+          '#endpoint': 'endpoint',
+          '#availableAt': 'availableAt',
+          '#freshUntil': 'freshUntil',
+          '#claimId': 'claimId',
+          '#status': 'status',
+          '#claimedAt': 'claimedAt',
+          '#version': 'version',
+          '#updatedAt': 'updatedAt',
+          '#leaseExpiresAt': 'leaseExpiresAt',
+        },
+        ExpressionAttributeValues: { ':now': now, ':claimId': claimId, ':busy': 'busy', ':never': NEVER, ':one': 1 },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { kind: 'busy', item: parseItem(result.Attributes!) };
+  } catch (error) {
+    if (isConditionFailure(error)) return { kind: 'refused', ...(error.Item ? { current: parseItem(unmarshall(error.Item)) } : {}) };
+    throw error;
+  }
 }
 
 /**

@@ -138,7 +138,7 @@ describe('GET /openapi.json and /health', () => {
     expect(response.status).toBe(200);
     expect(response.body.openapi).toBe('3.1.0');
     expect(Object.keys(response.body.paths).sort()).toEqual(
-      ['/claim-gs', '/claims/{claimId}', '/claims/{claimId}/confirm', '/claims/{claimId}/release', '/get-available-gs', '/get-available-lb', '/gs/{endpoint}', '/health', '/inventory', '/openapi.json', '/set-gs-busy/{endpoint}'].sort(),
+      ['/claim-gs', '/claims/{claimId}', '/claims/{claimId}/confirm', '/claims/{claimId}/release', '/get-available-gs', '/get-available-lb', '/gs/{endpoint}', '/health', '/inventory', '/openapi.json', '/set-gs-available/{endpoint}', '/set-gs-busy/{endpoint}'].sort(),
     );
     expect(response.body.components.schemas.ClaimRequest.required).toEqual(['claimId']);
     expect(response.body.components.schemas.Claim.properties.servers.items).toEqual({ $ref: '#/components/schemas/GameServer' });

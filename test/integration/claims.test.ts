@@ -4,6 +4,7 @@ import { makeHandler as makeConfirm } from '../../functions/confirm-claim';
 import { makeHandler as makeRelease } from '../../functions/release-claim';
 import { makeHandler as makeGetClaim } from '../../functions/get-claim';
 import { makeHandler as makeSetBusy } from '../../functions/set-gs-busy';
+import { makeHandler as makeSetAvailable } from '../../functions/set-gs-available';
 import { makeHandler as makeList } from '../../functions/get-available-gs';
 import { applyLifecycleEvent } from '../../lib/events/apply';
 import { getGameServers } from '../../lib/game-servers/repo';
@@ -253,6 +254,26 @@ describe('POST /set-gs-busy/{endpoint}', () => {
     expect(other.body.error).toMatchObject({ code: 'gs.not_available', details: { status: 'busy' } });
     const anonymous = await invoke(setBusy, request());
     expect(anonymous.status).toBe(409);
+    expect((await getGameServers(t.deps, [endpoint!])).get(endpoint!)).toMatchObject({ status: 'busy', claimId: 'match-7' });
+  });
+
+  it('set-gs-available returns the server to the pool only for the claim that holds it', async () => {
+    const [endpoint] = await registerFleet(t.deps, { count: 1, group: 'busy-release', subnet: 213 });
+    const setBusy = makeSetBusy(t.deps);
+    const setAvailable = makeSetAvailable(t.deps);
+    const release = (claimId: string) =>
+      invoke(setAvailable, { method: 'POST', route: '/set-gs-available/{endpoint}', pathParameters: { endpoint: endpoint! }, body: { claimId } });
+    expect((await invoke(setBusy, { method: 'POST', route: '/set-gs-busy/{endpoint}', pathParameters: { endpoint: endpoint! }, body: { claimId: 'm1' } })).status).toBe(200);
+    const wrong = await release('m2');
+    expect(wrong).toMatchObject({ status: 200, body: { released: false, server: { status: 'busy', claimId: 'm1' } } });
+    const right = await release('m1');
+    expect(right).toMatchObject({ status: 200, body: { released: true, server: { status: 'available' } } });
+    expect(right.body.server.claimId).toBeUndefined();
+    expect((await release('m1')).body.released).toBe(false);
+    const again = await invoke(setBusy, { method: 'POST', route: '/set-gs-busy/{endpoint}', pathParameters: { endpoint: endpoint! }, body: { claimId: 'm3' } });
+    expect(again.body.server).toMatchObject({ status: 'busy', claimId: 'm3' });
+    const missing = await invoke(setAvailable, { method: 'POST', route: '/set-gs-available/{endpoint}', pathParameters: { endpoint: '10.251.0.1:7777' }, body: { claimId: 'm1' } });
+    expect(missing).toMatchObject({ status: 404, body: { error: { code: 'gs.not_found' } } });
   });
 
   it('answers 404 for an unknown server and generates a claimId when none is given', async () => {

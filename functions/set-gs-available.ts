@@ -1,0 +1,19 @@
+import { releaseBusyServer } from '../lib/claims/claim';
+import { createDeps, type Deps } from '../lib/deps';
+import { toGameServer } from '../lib/game-servers/view';
+import { httpHandler } from '../lib/http';
+import { EndpointParamsSchema, SetAvailableBodySchema } from '../schemas/http';
+import { CLAIMERS } from './roles';
+
+/**
+ * POST /set-gs-available/{endpoint} {claimId}: the counterpart of set-gs-busy. The server returns
+ * to the pool if that claim still holds it; otherwise nothing changes (`released: false`).
+ */
+export function makeHandler(deps: Deps) {
+  return httpHandler(deps, { roles: CLAIMERS, params: EndpointParamsSchema, body: SetAvailableBodySchema }, async ({ params, body }) => {
+    const result = await releaseBusyServer(deps, params.endpoint, body.claimId);
+    return { statusCode: 200, body: { released: result.released, server: toGameServer(result.server, deps.clock()) } };
+  });
+}
+
+export const handler = makeHandler(createDeps());
