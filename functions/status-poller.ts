@@ -1,4 +1,7 @@
 import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDeps, type Deps } from '../lib/deps';
 import { processStatusBatch } from '../lib/events/process-batch';
@@ -24,8 +27,14 @@ export function makeHandler(deps: Deps) {
       rejected: result.rejected,
       failed: result.failedMessageIds.length,
     });
+    deps.metrics.addMetric('EventsApplied', MetricUnit.Count, result.applied);
+    deps.metrics.addMetric('EventsIgnored', MetricUnit.Count, result.ignored);
+    deps.metrics.addMetric('EventsRejected', MetricUnit.Count, result.rejected);
+    deps.metrics.addMetric('EventsFailed', MetricUnit.Count, result.failedMessageIds.length - result.rejected);
     return { batchItemFailures: result.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
-  });
+  })
+    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+    .use(logMetrics(deps.metrics));
 }
 
 export const handler = makeHandler(createDeps());

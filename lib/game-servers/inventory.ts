@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { NEVER, type GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
 import { readInventoryFacts } from './repo';
@@ -29,6 +30,15 @@ export function summarizeInventory(facts: Facts, now: number): Inventory {
   return { total: facts.length, byStatus, byRegion, stale, generatedAt: new Date(now).toISOString() };
 }
 
+/** Available servers per region as CloudWatch metrics (EMF), for dashboards and scaling alarms. */
+function publishAvailability(deps: Deps, inventory: Inventory): void {
+  for (const [region, counts] of Object.entries(inventory.byRegion)) {
+    const metric = deps.metrics.singleMetric();
+    metric.addDimension('region', region);
+    metric.addMetric('AvailableServers', MetricUnit.Count, counts.available ?? 0);
+  }
+}
+
 /**
  * The inventory report, at most `maxAgeMs` old. Counting every server needs every record, so
  * this is the one read that grows with the table (Query over the pool-wide index, never a
@@ -40,7 +50,11 @@ export function createInventoryReader(deps: Deps, maxAgeMs = 10_000) {
   return async (): Promise<Inventory> => {
     const now = deps.clock();
     if (!cached || now - cached.at > maxAgeMs) {
-      const value = readInventoryFacts(deps).then((facts) => summarizeInventory(facts, now));
+      const value = readInventoryFacts(deps).then((facts) => {
+        const inventory = summarizeInventory(facts, now);
+        publishAvailability(deps, inventory);
+        return inventory;
+      });
       cached = { at: now, value };
       value.catch(() => {
         if (cached?.value === value) cached = undefined;
