@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import catalogue from '../../infra/functions.cjs';
+import { compileRoute } from '../../scripts/local/http-server';
+
+describe('compileRoute (local API server)', () => {
+  it('captures one path segment per parameter, URL-encoded as API Gateway passes it', () => {
+    const { pattern, names } = compileRoute('/claims/{claimId}/confirm');
+    expect(names).toEqual(['claimId']);
+    expect(pattern.exec('/claims/abc-1/confirm')?.[1]).toBe('abc-1');
+    expect(pattern.test('/claims/a/b/confirm')).toBe(false);
+    expect(compileRoute('/set-gs-busy/{endpoint}').pattern.exec('/set-gs-busy/10.0.0.1%3A7777')?.[1]).toBe('10.0.0.1%3A7777');
+  });
+
+  it('matches literal paths exactly', () => {
+    const { pattern } = compileRoute('/openapi.json');
+    expect(pattern.test('/openapi.json')).toBe(true);
+    expect(pattern.test('/openapiXjson')).toBe(false);
+  });
+
+  it('every catalogue route is distinct and names an existing handler file', async () => {
+    const routes = catalogue.filter((f) => f.http).map((f) => `${f.http!.method} ${f.http!.path}`);
+    expect(new Set(routes).size).toBe(routes.length);
+    for (const definition of catalogue) {
+      const module = await import(`../../${definition.file}`);
+      expect(typeof module.makeHandler).toBe('function');
+      expect(typeof module.handler).toBe('function');
+    }
+  });
+});

@@ -1,0 +1,159 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { availabilityKeys, indexForPool, shardOf } from '../../lib/game-servers/availability-keys';
+import { byAvailability, matchesFilter, onePerNode, pickCandidates } from '../../lib/game-servers/select';
+import { effectiveStatus, toGameServer } from '../../lib/game-servers/view';
+import { summarizeInventory } from '../../lib/game-servers/inventory';
+import { NEVER, type GameServerItem } from '../../schemas/items';
+import { T0 } from '../fixtures/events';
+
+function server(overrides: Partial<GameServerItem> = {}): GameServerItem {
+  return {
+    endpoint: '10.0.0.1:7777',
+    region: 'us-west',
+    group: 'g',
+    node: 'n1',
+    status: 'available',
+    phase: 'active',
+    source: 'v1',
+    podUid: 'p',
+    seq: 1,
+    sentAt: T0,
+    lastEvent: 'ready',
+    lastHeartbeatAt: T0,
+    freshUntil: T0 + 30_000,
+    availableAt: 0,
+    availAll: 'all#0',
+    availRegion: 'us-west#0',
+    version: 1,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+const pool = fc
+  .uniqueArray(fc.record({ id: fc.integer({ min: 1, max: 250 }), node: fc.integer({ min: 0, max: 5 }) }), { selector: (s) => s.id, maxLength: 40 })
+  .map((specs) => specs.map((s) => server({ endpoint: `10.0.0.${s.id}:7777`, node: `n${s.node}` })));
+
+describe('pickCandidates', () => {
+  it('picks exactly count distinct servers from the pool, on distinct nodes when asked, or nothing when impossible', () => {
+    fc.assert(
+      fc.property(pool, fc.integer({ min: 1, max: 10 }), fc.boolean(), fc.double({ min: 0, max: 0.999999, noNaN: true }), (items, count, distinct, r) => {
+        const picked = pickCandidates(items, count, distinct, () => r);
+        const nodes = new Set(items.map((i) => i.node)).size;
+        const possible = distinct ? Math.min(nodes, items.length) >= count : items.length >= count;
+        if (!possible) {
+          expect(picked).toBeUndefined();
+          return;
+        }
+        expect(picked).toHaveLength(count);
+        expect(new Set(picked!.map((p) => p.endpoint)).size).toBe(count);
+        for (const p of picked!) expect(items).toContain(p);
+        if (distinct) expect(new Set(picked!.map((p) => p.node)).size).toBe(count);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('spreads choices over the pool rather than always taking the first', () => {
+    const items = Array.from({ length: 10 }, (_, i) => server({ endpoint: `10.0.0.${i + 1}:7777`, node: `n${i}` }));
+    const first = new Set(Array.from({ length: 200 }, () => pickCandidates(items, 1, false)![0]!.endpoint));
+    expect(first.size).toBeGreaterThan(5);
+  });
+});
+
+describe('onePerNode and byAvailability', () => {
+  it('keeps the first server of each node, in order, up to the limit', () => {
+    fc.assert(
+      fc.property(pool, fc.integer({ min: 1, max: 10 }), (items, limit) => {
+        const kept = onePerNode(items, limit);
+        const nodes = kept.map((k) => k.node);
+        expect(new Set(nodes).size).toBe(kept.length);
+        expect(kept.length).toBe(Math.min(limit, new Set(items.map((i) => i.node)).size));
+        for (const k of kept) expect(items.find((i) => i.node === k.node)).toBe(k);
+      }),
+    );
+  });
+
+  it('orders oldest-available first, then by endpoint', () => {
+    const a = server({ endpoint: '10.0.0.2:1', availableAt: 5 });
+    const b = server({ endpoint: '10.0.0.1:1', availableAt: 5 });
+    const c = server({ endpoint: '10.0.0.9:1', availableAt: 0 });
+    expect([a, b, c].sort(byAvailability).map((s) => s.endpoint)).toEqual(['10.0.0.9:1', '10.0.0.1:1', '10.0.0.2:1']);
+  });
+});
+
+describe('matchesFilter', () => {
+  it('requires region, group and every label to match', () => {
+    const item = server({ labels: { map: 'dust', mode: 'ranked' } });
+    expect(matchesFilter(item, { region: 'us-west', group: 'g', labels: { map: 'dust' } })).toBe(true);
+    expect(matchesFilter(item, { labels: { map: 'dust', mode: 'casual' } })).toBe(false);
+    expect(matchesFilter(item, { region: 'eu-west' })).toBe(false);
+    expect(matchesFilter(item, { group: 'h' })).toBe(false);
+    expect(matchesFilter(server(), { labels: { map: 'dust' } })).toBe(false);
+  });
+});
+
+describe('availability keys', () => {
+  it('shards are stable and within range', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.integer({ min: 1, max: 64 }), (endpoint, shards) => {
+        const shard = shardOf(endpoint, shards);
+        expect(shard).toBeGreaterThanOrEqual(0);
+        expect(shard).toBeLessThan(shards);
+        expect(shardOf(endpoint, shards)).toBe(shard);
+      }),
+    );
+    expect(shardOf('10.0.0.1:7777', 8)).toBe(shardOf('10.0.0.1:7777', 8));
+  });
+
+  it('puts a server into its pool, region and group partitions of the same shard', () => {
+    const keys = availabilityKeys({ endpoint: '10.0.0.1:7777', region: 'us-west', group: 'ranked' }, 4);
+    const shard = keys.availAll.split('#')[1];
+    expect(keys).toEqual({ availAll: `all#${shard}`, availRegion: `us-west#${shard}`, availGroup: `us-west#ranked#${shard}` });
+    expect(availabilityKeys({ endpoint: '10.0.0.1:7777', region: 'us-west' }, 4).availGroup).toBeUndefined();
+  });
+
+  it('uses the narrowest index the filter allows', () => {
+    expect(indexForPool({})).toBe('all');
+    expect(indexForPool({ region: 'r' })).toBe('region');
+    expect(indexForPool({ region: 'r', group: 'g' })).toBe('group');
+    expect(indexForPool({ group: 'g' })).toBe('all');
+  });
+});
+
+describe('views', () => {
+  it('shows a claim whose lease ran out as available, without its claim', () => {
+    const claimed = server({ status: 'claimed', claimId: 'c', leaseExpiresAt: T0 + 1000, availableAt: T0 + 1000 });
+    expect(effectiveStatus(claimed, T0 + 999)).toBe('claimed');
+    expect(effectiveStatus(claimed, T0 + 1000)).toBe('available');
+    expect(toGameServer(claimed, T0 + 1000)).not.toHaveProperty('claimId');
+    expect(toGameServer(claimed, T0)).toMatchObject({ claimId: 'c', leaseExpiresAt: new Date(T0 + 1000).toISOString() });
+  });
+
+  it('marks servers without a recent heartbeat stale, but never legacy ones', () => {
+    expect(toGameServer(server(), T0 + 30_000).stale).toBe(true);
+    expect(toGameServer(server(), T0 + 29_999).stale).toBeUndefined();
+    expect(toGameServer(server({ freshUntil: NEVER }), T0 + 10 ** 9).stale).toBeUndefined();
+  });
+
+  it('summarizes the inventory by status and region', () => {
+    const inventory = summarizeInventory(
+      [
+        server({ region: 'a' }),
+        server({ region: 'a', status: 'claimed', leaseExpiresAt: T0 - 1 }),
+        server({ region: 'a', status: 'busy' }),
+        server({ region: 'b', status: 'draining', freshUntil: T0 - 1 }),
+        server({ region: 'b', status: 'terminated', freshUntil: T0 - 1 }),
+      ],
+      T0,
+    );
+    expect(inventory).toEqual({
+      total: 5,
+      byStatus: { available: 2, claimed: 0, busy: 1, draining: 1, terminated: 1 },
+      byRegion: { a: { available: 2, busy: 1 }, b: { draining: 1, terminated: 1 } },
+      stale: 1,
+      generatedAt: new Date(T0).toISOString(),
+    });
+  });
+});
