@@ -25,6 +25,13 @@ const SQS_CONSUMER_ACTIONS = [
   'sqs:ChangeMessageVisibility',
 ];
 
+/** How callers authenticate (SECURITY.md): `api-key` (keys checked by the functions) or `iam` (SigV4 at API Gateway). */
+const AUTH_MODES = ['api-key', 'iam'];
+const ROLES = ['matchmaker', 'load-balancer', 'reader'];
+
+/** The SSM SecureString parameter holding a stage's API key digests (created by `npm run keys`, not by the stack). */
+const apiKeysParameterName = (service, stage) => `/${service}/${stage}/api-keys`;
+
 /** Lambda function names are limited to 64 characters. */
 const MAX_FUNCTION_NAME_LENGTH = 64;
 
@@ -58,6 +65,47 @@ function logGroupArn(logGroupName, suffix) {
   };
 }
 
+/** arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading slash> */
+function ssmParameterArn(parameterName) {
+  return {
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:parameter${parameterName}`]],
+  };
+}
+
+/**
+ * Checks and normalises the authentication settings of a stage (serverless.yml `params`):
+ * `auth` (api-key | iam), `iamPrincipals` ({ "<IAM role or user ARN>": "<role>" }, object or JSON),
+ * `apiKeysKmsKeyArn` (a customer managed key encrypting the parameter; empty for aws/ssm).
+ */
+function checkAuth(auth) {
+  const mode = auth.mode ?? 'api-key';
+  if (!AUTH_MODES.includes(mode)) throw new Error(`serverless.yml params.auth: ${mode} is not one of ${AUTH_MODES.join(', ')}`);
+  let principals = auth.iamPrincipals ?? {};
+  if (typeof principals === 'string') {
+    try {
+      principals = JSON.parse(principals || '{}');
+    } catch {
+      throw new Error('serverless.yml params.iamPrincipals: not valid JSON');
+    }
+  }
+  if (!principals || typeof principals !== 'object' || Array.isArray(principals)) {
+    throw new Error('serverless.yml params.iamPrincipals: expected { "<IAM role or user ARN>": "<role>" }');
+  }
+  for (const [arn, role] of Object.entries(principals)) {
+    // As lib/auth.ts parses them: exact role or user ARNs; the name part allows no wildcard.
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)(\/[\x21-\x7e]*)?\/[\w+=,.@-]{1,64}$/.test(arn)) throw new Error(`serverless.yml params.iamPrincipals: ${arn} is not an IAM role or user ARN`);
+    if (!ROLES.includes(role)) throw new Error(`serverless.yml params.iamPrincipals: ${arn}: ${role} is not one of ${ROLES.join(', ')}`);
+  }
+  if (mode === 'iam' && Object.keys(principals).length === 0) {
+    throw new Error('serverless.yml params: auth iam needs iamPrincipals (nobody could call the API)');
+  }
+  const kmsKeyArn = auth.apiKeysKmsKeyArn || undefined;
+  if (kmsKeyArn !== undefined && !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/.test(kmsKeyArn)) {
+    throw new Error(`serverless.yml params.apiKeysKmsKeyArn: ${kmsKeyArn} is not a KMS key ARN`);
+  }
+  return { mode, principals, kmsKeyArn };
+}
+
 /** Refuses catalogue entries the generated stack could not honour, before CloudFormation does. */
 function checkDefinition(definition, functionName) {
   const where = `infra/functions.cjs: ${definition.name}`;
@@ -76,8 +124,11 @@ function checkDefinition(definition, functionName) {
   if (definition.sqs && !LOGICAL_IDS[definition.sqs.queue]) throw new Error(`${where}: unknown queue ${definition.sqs.queue}`);
 }
 
-/** The execution role of one function: its own log group, its own table grants, its own queue. */
-function executionRole(definition, functionName) {
+/**
+ * The execution role of one function: its own log group, its own table grants, its own queue,
+ * and for keyed routes in api-key mode read access to the one parameter with the key digests.
+ */
+function executionRole(definition, functionName, { apiKeysParameter, kmsKeyArn }) {
   const logGroupName = `/aws/lambda/${functionName}`;
   const statements = [
     // AWSLambdaBasicExecutionRole, narrowed to this function's log group.
@@ -103,6 +154,25 @@ function executionRole(definition, functionName) {
       };
     }),
   ];
+  if (apiKeysParameter) {
+    statements.push({
+      Sid: 'ReadApiKeys',
+      Effect: 'Allow',
+      Action: ['ssm:GetParameter'],
+      Resource: [ssmParameterArn(apiKeysParameter)],
+    });
+    // With the AWS managed key (aws/ssm) SSM decrypts on the caller's behalf; a customer managed
+    // key must allow kms:Decrypt, and only through SSM.
+    if (kmsKeyArn) {
+      statements.push({
+        Sid: 'DecryptApiKeys',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt'],
+        Resource: [kmsKeyArn],
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ssm.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+      });
+    }
+  }
   if (definition.sqs) {
     statements.push({
       Sid: 'ConsumeQueue',
@@ -124,9 +194,13 @@ function executionRole(definition, functionName) {
   };
 }
 
-function events(definition) {
+function events(definition, authMode) {
   const result = [];
-  if (definition.http) result.push({ httpApi: { method: definition.http.method, path: definition.http.path } });
+  if (definition.http) {
+    // In iam mode API Gateway refuses requests without a valid SigV4 signature before the function runs.
+    const signed = authMode === 'iam' && !definition.http.public;
+    result.push({ httpApi: { method: definition.http.method, path: definition.http.path, ...(signed ? { authorizer: { type: 'aws_iam' } } : {}) } });
+  }
   if (definition.sqs) {
     result.push({
       sqs: {
@@ -143,9 +217,11 @@ function events(definition) {
 
 /**
  * `functions` and `roles` (IAM role resources keyed by logical id) for one stage.
- * @param {{ service: string, stage: string, catalogue?: import('./functions.cjs').FunctionDefinition[] }} options
+ * @param {{ service: string, stage: string, catalogue?: import('./functions.cjs').FunctionDefinition[],
+ *           auth?: { mode?: string, iamPrincipals?: object | string, apiKeysKmsKeyArn?: string } }} options
  */
-function buildServerlessFunctions({ service, stage, catalogue = FUNCTIONS }) {
+function buildServerlessFunctions({ service, stage, catalogue = FUNCTIONS, auth = {} }) {
+  const { mode, principals, kmsKeyArn } = checkAuth(auth);
   const tableEnvironment = Object.fromEntries(
     Object.entries(TABLE_ENVIRONMENT).map(([variable, table]) => [variable, { Ref: LOGICAL_IDS[table] }]),
   );
@@ -156,7 +232,9 @@ function buildServerlessFunctions({ service, stage, catalogue = FUNCTIONS }) {
     checkDefinition(definition, functionName);
     const key = functionKey(definition);
     if (functions[key]) throw new Error(`infra/functions.cjs: duplicate function ${definition.name}`);
-    roles[roleLogicalId(definition)] = executionRole(definition, functionName);
+    const keyed = Boolean(definition.http && !definition.http.public);
+    const apiKeysParameter = keyed && mode === 'api-key' ? apiKeysParameterName(service, stage) : undefined;
+    roles[roleLogicalId(definition)] = executionRole(definition, functionName, { apiKeysParameter, kmsKeyArn });
     functions[key] = {
       name: functionName,
       handler: handlerOf(definition),
@@ -166,14 +244,13 @@ function buildServerlessFunctions({ service, stage, catalogue = FUNCTIONS }) {
       role: roleLogicalId(definition),
       environment: {
         ...tableEnvironment,
-        // Keys only where they are checked: public routes (health) never see them. A CloudFormation
-        // dynamic reference, resolved at deploy time, so packaging needs neither network nor
-        // credentials. It must be a String parameter: Lambda environments cannot take ssm-secure.
-        ...(definition.http && !definition.http.public
-          ? { API_KEYS: `{{resolve:ssm:/${service}/${stage}/api-keys}}` }
-          : {}),
+        // Authentication only where it is checked: public routes (health) get none of it. No key
+        // material ever: the function reads the digests from the SecureString parameter at cold
+        // start (lib/auth.ts), so neither the template nor the Lambda configuration holds them.
+        ...(apiKeysParameter ? { API_KEYS_PARAMETER: apiKeysParameter } : {}),
+        ...(keyed && mode === 'iam' ? { AUTH_MODE: 'iam', IAM_PRINCIPALS: JSON.stringify(principals) } : {}),
       },
-      events: events(definition),
+      events: events(definition, mode),
     };
   }
   return { functions, roles };
@@ -181,8 +258,14 @@ function buildServerlessFunctions({ service, stage, catalogue = FUNCTIONS }) {
 
 /** Entry point for serverless.yml: `${file(./infra/serverless-functions.cjs):functions}` and `:roles`. */
 async function resolveForServerless({ resolveVariable }) {
-  const [service, stage] = await Promise.all([resolveVariable('self:service'), resolveVariable('sls:stage')]);
-  return buildServerlessFunctions({ service, stage });
+  const [service, stage, mode, iamPrincipals, apiKeysKmsKeyArn] = await Promise.all([
+    resolveVariable('self:service'),
+    resolveVariable('sls:stage'),
+    resolveVariable('param:auth'),
+    resolveVariable('param:iamPrincipals'),
+    resolveVariable('param:apiKeysKmsKeyArn'),
+  ]);
+  return buildServerlessFunctions({ service, stage, auth: { mode, iamPrincipals, apiKeysKmsKeyArn } });
 }
 
 module.exports = resolveForServerless;
@@ -192,3 +275,5 @@ module.exports.roleLogicalId = roleLogicalId;
 module.exports.handlerOf = handlerOf;
 module.exports.TABLE_ENVIRONMENT = TABLE_ENVIRONMENT;
 module.exports.SQS_CONSUMER_ACTIONS = SQS_CONSUMER_ACTIONS;
+module.exports.apiKeysParameterName = apiKeysParameterName;
+module.exports.AUTH_MODES = AUTH_MODES;

@@ -12,7 +12,10 @@ declare namespace resolveForServerless {
     service: string;
     stage: string;
     catalogue?: FunctionDefinition[];
+    auth?: { mode?: string; iamPrincipals?: Record<string, string> | string; apiKeysKmsKeyArn?: string };
   }): ServerlessFunctions;
+  function apiKeysParameterName(service: string, stage: string): string;
+  const AUTH_MODES: string[];
   function functionKey(definition: Pick<FunctionDefinition, 'name'>): string;
   function roleLogicalId(definition: Pick<FunctionDefinition, 'name'>): string;
   function handlerOf(definition: Pick<FunctionDefinition, 'file'>): string;

@@ -9,6 +9,7 @@ const EnvSchema = z.object({
   GAME_SERVER_TABLE: z.string().optional(),
   LB_TABLE: z.string().optional(),
   CLAIM_TABLE: z.string().optional(),
+  NODE_TABLE: z.string().optional(),
   /** Local development: DynamoDB Local / local SQS endpoints instead of AWS. */
   DYNAMODB_ENDPOINT: z.url().optional(),
   SQS_ENDPOINT: z.url().optional(),
@@ -19,14 +20,28 @@ const EnvSchema = z.object({
   AVAILABILITY_SHARDS: z.coerce.number().int().min(1).max(64).default(1),
   /** How long a claimer reuses a listing of candidates before it queries again. */
   CANDIDATE_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** Local development and tests: `role:key,...` in plain text. Never set on AWS (see SECURITY.md). */
   API_KEYS: z.string().optional(),
+  /** On AWS: the SSM SecureString parameter holding the key digests, `{ "<role>": ["<sha256 hex>", ...] }`. */
+  API_KEYS_PARAMETER: z
+    .string()
+    .regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, 'must be an SSM parameter name such as /gs-inventory/prod/api-keys')
+    .optional(),
+  /** How long a function instance reuses the key digests it read before it reads them again. */
+  API_KEYS_CACHE_SECONDS: seconds(300, 3600),
+  /** `api-key`: Bearer keys checked by the functions. `iam`: API Gateway checks SigV4, IAM_PRINCIPALS maps callers to roles. */
+  AUTH_MODE: z.enum(['api-key', 'iam']).default('api-key'),
+  /** AUTH_MODE=iam: JSON `{ "<IAM role or user ARN>": "<role>" }`. */
+  IAM_PRINCIPALS: z.string().optional(),
+  /** Tests: an SSM-compatible endpoint instead of AWS. */
+  SSM_ENDPOINT: z.url().optional(),
 });
 
 export interface Config {
   stage: string;
   awsRegion: string;
-  tables: { gameServers: string; loadBalancers: string; claims: string };
-  endpoints: { dynamodb?: string; sqs?: string };
+  tables: { gameServers: string; loadBalancers: string; claims: string; nodes: string };
+  endpoints: { dynamodb?: string; sqs?: string; ssm?: string };
   heartbeatTimeoutMs: number;
   defaultLeaseSeconds: number;
   maxLeaseSeconds: number;
@@ -34,6 +49,13 @@ export interface Config {
   availabilityShards: number;
   candidateCacheMs: number;
   apiKeys?: string;
+  auth: {
+    mode: 'api-key' | 'iam';
+    /** SSM parameter with the key digests (AWS); when absent, `apiKeys` (local). */
+    apiKeysParameter?: string;
+    apiKeysCacheMs: number;
+    iamPrincipals?: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -48,6 +70,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  if (e.API_KEYS && e.API_KEYS_PARAMETER) {
+    throw new ConfigError('invalid configuration: set API_KEYS (local) or API_KEYS_PARAMETER (AWS), not both');
+  }
   const names = resources.physicalNames(e.STAGE);
   return {
     stage: e.STAGE,
@@ -56,10 +81,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       gameServers: e.GAME_SERVER_TABLE ?? names.gameServerTable,
       loadBalancers: e.LB_TABLE ?? names.loadBalancerTable,
       claims: e.CLAIM_TABLE ?? names.claimTable,
+      nodes: e.NODE_TABLE ?? names.nodeTable,
     },
     endpoints: {
       ...(e.DYNAMODB_ENDPOINT ? { dynamodb: e.DYNAMODB_ENDPOINT } : {}),
       ...(e.SQS_ENDPOINT ? { sqs: e.SQS_ENDPOINT } : {}),
+      ...(e.SSM_ENDPOINT ? { ssm: e.SSM_ENDPOINT } : {}),
     },
     heartbeatTimeoutMs: e.HEARTBEAT_TIMEOUT_SECONDS * 1000,
     defaultLeaseSeconds: Math.min(e.DEFAULT_LEASE_SECONDS, e.MAX_LEASE_SECONDS),
@@ -68,5 +95,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     availabilityShards: e.AVAILABILITY_SHARDS,
     candidateCacheMs: e.CANDIDATE_CACHE_MS,
     ...(e.API_KEYS ? { apiKeys: e.API_KEYS } : {}),
+    auth: {
+      mode: e.AUTH_MODE,
+      ...(e.API_KEYS_PARAMETER ? { apiKeysParameter: e.API_KEYS_PARAMETER } : {}),
+      apiKeysCacheMs: e.API_KEYS_CACHE_SECONDS * 1000,
+      ...(e.IAM_PRINCIPALS ? { iamPrincipals: e.IAM_PRINCIPALS } : {}),
+    },
   };
 }

@@ -3,11 +3,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { z } from 'zod';
-import { authenticate, parseKeyring, type Caller, type Role } from './auth';
+import { createAuthenticator, type Caller, type Role } from './auth';
 import type { Deps } from './deps';
 import { AppError } from './errors';
 
 export const MAX_BODY_BYTES = 16 * 1024;
+/** Validation messages quote field and parameter names; a caller's very long names are cut. */
+const MAX_ERROR_MESSAGE_LENGTH = 500;
 
 const SECURITY_HEADERS = {
   'content-type': 'application/json; charset=utf-8',
@@ -19,12 +21,22 @@ const SECURITY_HEADERS = {
 };
 
 export interface RouteSpec<P, Q, B> {
-  /** `public` routes need no key (health, the OpenAPI document). */
+  /** `public` routes need no key (health). */
   roles: readonly Role[] | 'public';
   params?: z.ZodType<P>;
+  /** Without one, the route takes no query parameters: any is refused. */
   query?: z.ZodType<Q>;
+  /** Without one, the route takes no body: anything but none or `{}` is refused. */
   body?: z.ZodType<B>;
 }
+
+/** What a route without a query schema accepts: nothing. */
+const NO_QUERY = z.strictObject({});
+/** What a route without a body schema accepts: no body, or an empty JSON object. */
+const NO_BODY = z.strictObject({}).optional();
+
+/** `WWW-Authenticate` of a 401, per authentication mode. */
+const CHALLENGE = { 'api-key': 'Bearer', iam: 'AWS4-HMAC-SHA256' } as const;
 
 export interface HttpRequest<P, Q, B> {
   params: P;
@@ -60,7 +72,8 @@ function describeIssues(error: z.ZodError, where: string): string {
       const path = issue.path.length ? issue.path.join('.') : where;
       return issue.code === 'unrecognized_keys' ? `${where}: unknown field(s) ${issue.keys.join(', ')}` : `${path}: ${issue.message}`;
     })
-    .join('; ');
+    .join('; ')
+    .slice(0, MAX_ERROR_MESSAGE_LENGTH);
 }
 
 function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'path' | 'query' | 'body'): T {
@@ -90,14 +103,35 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
     throw new AppError('request.too_large', 413, `Request body exceeds ${MAX_BODY_BYTES} bytes`);
   }
   const contentType = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];
-  if (contentType && !/^application\/(.+\+)?json\b/i.test(contentType)) {
+  if (contentType && !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(contentType)) {
     throw new AppError('request.unsupported_media_type', 415, 'Request body must be application/json');
   }
+  let forbiddenKey = false;
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text, (key, value) => {
+      if (key === '__proto__') forbiddenKey = true;
+      return value;
+    });
   } catch {
     throw new AppError('request.invalid_json', 400, 'Request body is not valid JSON');
   }
+  if (forbiddenKey) throw forbiddenKeyError('body');
+  return body;
+}
+
+/**
+ * `__proto__` is never a field of ours. It must be refused before validation: zod's records skip
+ * such keys silently, which would turn `labels: {"__proto__": ...}` into "no labels".
+ */
+function forbiddenKeyError(where: 'query' | 'body'): AppError {
+  return new AppError(`request.invalid_${where}`, 400, `Invalid ${where}: __proto__ is not allowed as a name`);
+}
+
+function readQuery(event: APIGatewayProxyEventV2): Record<string, string | undefined> {
+  const query = event.queryStringParameters ?? {};
+  if (Object.hasOwn(query, '__proto__')) throw forbiddenKeyError('query');
+  return { ...query };
 }
 
 function bearerToken(headers: Record<string, string | undefined>): string | undefined {
@@ -117,30 +151,55 @@ export function httpHandler<P = undefined, Q = undefined, B = undefined>(
   spec: RouteSpec<P, Q, B>,
   handle: (request: HttpRequest<P, Q, B>) => Promise<HttpResult>,
 ) {
-  const keyring = parseKeyring(deps.config.apiKeys);
+  const authenticator = createAuthenticator(deps.config, {
+    clock: deps.clock,
+    onKeyringError: (error, outcome) => deps.logger.error('api keys unreadable', { outcome, error: error as Error }),
+  });
+  const querySchema = (spec.query ?? NO_QUERY) as z.ZodType<Q>;
+  const bodySchema = (spec.body ?? NO_BODY) as z.ZodType<B>;
+  const authenticateRequest = async (event: APIGatewayProxyEventV2, headers: Record<string, string | undefined>): Promise<Caller> => {
+    const iamArn = (event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } } | undefined)?.authorizer?.iam?.userArn;
+    const token = bearerToken(headers);
+    const outcome = await authenticator.authenticate({
+      ...(token ? { bearer: token } : {}),
+      ...(typeof iamArn === 'string' ? { iamArn } : {}),
+    });
+    switch (outcome.kind) {
+      case 'authenticated':
+        return outcome.caller;
+      case 'no-role':
+        throw new AppError('auth.forbidden', 403, 'This IAM principal has no role on this API');
+      case 'unavailable':
+        throw new AppError('auth.unavailable', 503, 'Authentication is temporarily unavailable; retry', { retryAfterSeconds: 1 });
+      case 'unauthenticated':
+        throw new AppError(
+          'auth.unauthorized',
+          401,
+          authenticator.mode === 'iam' ? 'A SigV4-signed request from a known IAM principal is required' : 'A valid API key is required: Authorization: Bearer <key>',
+        );
+    }
+  };
   const core = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId ?? 'local';
     try {
       const headers = event.headers ?? {};
       let caller: Caller | undefined;
       if (spec.roles !== 'public') {
-        const token = bearerToken(headers);
-        caller = token ? authenticate(keyring, token) : undefined;
-        if (!caller) throw new AppError('auth.unauthorized', 401, 'A valid API key is required: Authorization: Bearer <key>');
+        caller = await authenticateRequest(event, headers);
         if (!spec.roles.includes(caller.role)) {
           throw new AppError('auth.forbidden', 403, `The ${caller.role} role may not call this route`);
         }
       }
       const params = validate(spec.params, decodePathParameters(event.pathParameters), 'path');
-      const query = validate(spec.query, { ...event.queryStringParameters }, 'query');
-      const body = validate(spec.body, readBody(event), 'body');
+      const query = validate(querySchema, readQuery(event), 'query');
+      const body = validate(bodySchema, readBody(event), 'body');
       const result = await handle({ params, query, body, requestId, headers, ...(caller ? { caller } : {}) });
       return respond(result, requestId);
     } catch (error) {
       if (error instanceof AppError) {
         deps.logger.info('request refused', { code: error.code, status: error.statusCode, requestId });
         const headers: Record<string, string> = {};
-        if (error.statusCode === 401) headers['www-authenticate'] = 'Bearer';
+        if (error.statusCode === 401) headers['www-authenticate'] = CHALLENGE[authenticator.mode];
         if (typeof error.details?.retryAfterSeconds === 'number') headers['retry-after'] = String(error.details.retryAfterSeconds);
         return respond({ statusCode: error.statusCode, body: errorBody(error.code, error.message, error.details), headers }, requestId);
       }
@@ -149,6 +208,7 @@ export function httpHandler<P = undefined, Q = undefined, B = undefined>(
     }
   };
   return middy(core)
-    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+    // Never the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries the Authorization header.
+    .use(injectLambdaContext(deps.logger, { resetKeys: true, logEvent: false }))
     .use(logMetrics(deps.metrics));
 }

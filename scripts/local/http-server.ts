@@ -58,8 +58,11 @@ function toEvent(request: IncomingMessage, url: URL, route: Route, match: RegExp
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
   }
-  const query: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  // Repeated parameters are joined with commas, as API Gateway does. Built through a Map so that
+  // names such as `__proto__` or `constructor` arrive as ordinary parameters.
+  const joined = new Map<string, string>();
+  for (const [name, value] of url.searchParams) joined.set(name, joined.has(name) ? `${joined.get(name)},${value}` : value);
+  const query: Record<string, string> = Object.fromEntries(joined);
   const pathParameters: Record<string, string> = {};
   route.names.forEach((name, i) => {
     pathParameters[name] = match[i + 1]!;
@@ -109,7 +112,15 @@ export async function startHttpServer(deps: Deps, options: { port: number; host?
   const routes = await loadRoutes(deps);
   const server = createServer(async (request, response) => {
     try {
-      const url = new URL(request.url ?? '/', 'http://local');
+      // Origin-form targets are taken as a path, never resolved against the base: `//x` is the
+      // path `//x`, not the host `x`. Anything unparseable is refused as a bad path.
+      const target = request.url ?? '/';
+      let url: URL;
+      try {
+        url = target.startsWith('/') ? new URL(`http://local${target}`) : new URL(target, 'http://local');
+      } catch {
+        return sendJson(response, 400, { error: { code: 'request.invalid_path', message: 'Request target is not a valid path' } });
+      }
       const candidates = routes.map((route) => ({ route, match: route.pattern.exec(url.pathname) })).filter((c) => c.match);
       const hit = candidates.find((c) => c.route.method === request.method);
       if (!hit) {

@@ -26,6 +26,12 @@ const PACKAGE_TIMEOUT_SECONDS = 120;
 
 const { LOGICAL_IDS } = resources;
 const TABLE_ACTIONS_FORBIDDEN = ['dynamodb:DeleteTable', 'dynamodb:Scan'];
+/** The SecureString parameter with the API key digests, and its ARN as the template renders it. */
+const API_KEYS_PARAMETER = `/${SERVICE}/${STAGE}/api-keys`;
+const API_KEYS_PARAMETER_ARN = `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${API_KEYS_PARAMETER}`;
+/** Item-level DynamoDB actions; everything else (table management, backups, streams, Scan) is granted to nobody. */
+const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
+const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
 
 type Json = any;
 interface Resource {
@@ -80,22 +86,44 @@ let workDir: string;
 let template: { Resources: Record<string, Resource> };
 let output: string;
 let packageDir: string;
+/** The same service packaged with `auth: iam` (SigV4 at API Gateway), for the IAM-mode checks. */
+let iamTemplate: { Resources: Record<string, Resource> };
+
+/** IAM principals of the IAM-mode package: the IRSA roles of the pods and a reader. */
+const IAM_PRINCIPALS = {
+  'arn:aws:iam::123456789012:role/eks/lb-pods': 'load-balancer',
+  'arn:aws:iam::123456789012:role/matchmaker': 'matchmaker',
+  'arn:aws:iam::123456789012:user/dashboard': 'reader',
+};
+
+/** `serverless package` into `directory` with extra CLI arguments; returns its output and template. */
+async function packageService(directory: string, extraArgs: string[] = []) {
+  const args = ['-k', '10', String(PACKAGE_TIMEOUT_SECONDS), process.execPath, SERVERLESS, 'package', '--stage', STAGE, '--package', directory, ...extraArgs];
+  let result: { stdout: string; stderr: string };
+  try {
+    result = await run('timeout', args, { cwd: ROOT, env: isolatedEnv(), maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    const failure = error as { code?: number; stdout?: string; stderr?: string };
+    const reason = failure.code === 124 ? `timed out after ${PACKAGE_TIMEOUT_SECONDS} s` : `exited with ${failure.code}`;
+    throw new Error(`serverless package ${reason}:\n${failure.stdout ?? ''}\n${failure.stderr ?? ''}`);
+  }
+  return {
+    output: `${result.stdout}\n${result.stderr}`,
+    template: JSON.parse(await readFile(join(directory, 'cloudformation-template-update-stack.json'), 'utf8')),
+  };
+}
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'gs-inventory-package-'));
   packageDir = join(workDir, 'package');
   await mkdir(join(workDir, 'home'));
   await mkdir(join(workDir, 'tmp'));
-  const args = ['-k', '10', String(PACKAGE_TIMEOUT_SECONDS), process.execPath, SERVERLESS, 'package', '--stage', STAGE, '--package', packageDir];
-  try {
-    const result = await run('timeout', args, { cwd: ROOT, env: isolatedEnv(), maxBuffer: 16 * 1024 * 1024 });
-    output = `${result.stdout}\n${result.stderr}`;
-  } catch (error) {
-    const failure = error as { code?: number; stdout?: string; stderr?: string };
-    const reason = failure.code === 124 ? `timed out after ${PACKAGE_TIMEOUT_SECONDS} s` : `exited with ${failure.code}`;
-    throw new Error(`serverless package ${reason}:\n${failure.stdout ?? ''}\n${failure.stderr ?? ''}`);
-  }
-  template = JSON.parse(await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  // One after the other: serverless-esbuild builds in the service's own .esbuild directory.
+  ({ output, template } = await packageService(packageDir));
+  ({ template: iamTemplate } = await packageService(join(workDir, 'package-iam'), [
+    '--param=auth=iam',
+    `--param=iamPrincipals=${JSON.stringify(IAM_PRINCIPALS)}`,
+  ]));
 });
 
 afterAll(async () => {
@@ -318,6 +346,142 @@ describe('serverless package', () => {
   });
 });
 
+describe('least privilege, per function', () => {
+  const tableArns = new Set<string>();
+  for (const [logicalId, resource] of Object.entries(resources.buildResources(STAGE).resources)) {
+    if (resource.Type === 'AWS::DynamoDB::Table') tableArns.add(arn(logicalId));
+  }
+
+  it.each(catalogue.map((definition) => [definition.name, definition] as const))('%s: only item actions, reads only on GET routes, nothing but its own resources', (_name, definition) => {
+    const grants = grantsOf(roleOf(definition));
+    const keyed = Boolean(definition.http && !definition.http.public);
+    const allowed = new Set([
+      'logs:CreateLogGroup',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      ...ITEM_ACTIONS,
+      ...(definition.sqs ? generated.SQS_CONSUMER_ACTIONS : []),
+      ...(keyed ? ['ssm:GetParameter'] : []),
+    ]);
+    const actions = grants.flatMap((grant) => grant.actions);
+    expect(actions.filter((action) => !allowed.has(action))).toEqual([]);
+    // Request paths never delete, batch-write or scan; GET routes only read.
+    if (definition.http) {
+      expect(actions.filter((action) => ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Scan'].includes(action))).toEqual([]);
+      if (definition.http.method === 'GET') expect(actions.filter((a) => a.startsWith('dynamodb:') && !READ_ACTIONS.includes(a))).toEqual([]);
+    }
+    // Every resource is one of this stack's tables (or their indexes), its own log group, its own
+    // queue or the key parameter. The only wildcards are the ARN suffixes AWS requires.
+    for (const grant of grants) {
+      for (const resource of grant.resources) {
+        const table = [...tableArns].find((tableArn) => resource === tableArn || resource === `${tableArn}/index/*`);
+        const ownLogGroup = resource.includes(`:log-group:/aws/lambda/${SERVICE}-${STAGE}-${definition.name}:`);
+        const ownQueue = definition.sqs && resource === arn(LOGICAL_IDS[definition.sqs.queue]);
+        const keyParameter = keyed && resource === API_KEYS_PARAMETER_ARN;
+        expect(Boolean(table || ownLogGroup || ownQueue || keyParameter), `${definition.name}: ${resource}`).toBe(true);
+        expect(resource.replace(/(\/index\/\*|:\*|:log-stream:\*)$/, ''), resource).not.toContain('*');
+      }
+    }
+  });
+
+  it('no function but the keyed routes can read a secret: the poller and the public health route have no ssm, secretsmanager or kms action', () => {
+    const secretActions = (definition: FunctionDefinition) =>
+      grantsOf(roleOf(definition))
+        .flatMap((grant) => grant.actions)
+        .filter((action) => /^(ssm|secretsmanager|kms):/.test(action));
+    for (const definition of catalogue) {
+      const keyed = Boolean(definition.http && !definition.http.public);
+      expect(secretActions(definition), definition.name).toEqual(keyed ? ['ssm:GetParameter'] : []);
+    }
+    expect(catalogue.filter((definition) => definition.sqs).map(secretActions)).toEqual([[]]);
+  });
+
+  it('holds no key material: no plaintext key, no key reference, no secret-looking variable', () => {
+    const text = JSON.stringify(template);
+    expect(text).not.toMatch(/resolve:ssm|resolve:secretsmanager|gsk_|local-key|test-key/);
+    for (const [, lambda] of resourcesOfType('AWS::Lambda::Function')) {
+      const names = Object.keys(lambda.Properties.Environment?.Variables ?? {});
+      expect(names.filter((variable) => /KEY|SECRET|TOKEN|PASSWORD/.test(variable) && variable !== 'API_KEYS_PARAMETER')).toEqual([]);
+    }
+  });
+});
+
+describe('IAM (SigV4) mode: serverless package --param=auth=iam', () => {
+  const lambdaIn = (cfn: typeof template, definition: FunctionDefinition) =>
+    Object.entries(cfn.Resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === `${SERVICE}-${STAGE}-${definition.name}`)!;
+
+  it('conforms to the CloudFormation resource specification too', async () => {
+    expect(checkTemplate(await loadCfnSpec(), iamTemplate)).toEqual([]);
+  });
+
+  it('puts every route but the public ones behind AWS_IAM authorization', () => {
+    const routes = Object.values(iamTemplate.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    const byKey = Object.fromEntries(routes.map((route) => [route.Properties.RouteKey, route.Properties.AuthorizationType ?? 'NONE']));
+    const expected = Object.fromEntries(
+      catalogue.filter((d) => d.http).map((d) => [`${d.http!.method} ${d.http!.path}`, d.http!.public ? 'NONE' : 'AWS_IAM']),
+    );
+    expect(byKey).toEqual(expected);
+    // The API-key package authorizes in the functions: no route is AWS_IAM there.
+    expect(resourcesOfType('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties.AuthorizationType ?? 'NONE')).toEqual(
+      resourcesOfType('AWS::ApiGatewayV2::Route').map(() => 'NONE'),
+    );
+  });
+
+  it('gives keyed functions the principal-to-role map and no key parameter, and grants no function any secret', () => {
+    for (const definition of catalogue) {
+      const [, lambda] = lambdaIn(iamTemplate, definition);
+      const variables = lambda.Properties.Environment.Variables;
+      const keyed = Boolean(definition.http && !definition.http.public);
+      expect({ mode: variables.AUTH_MODE, principals: variables.IAM_PRINCIPALS, parameter: variables.API_KEYS_PARAMETER }, definition.name).toEqual(
+        keyed ? { mode: 'iam', principals: JSON.stringify(IAM_PRINCIPALS), parameter: undefined } : { mode: undefined, principals: undefined, parameter: undefined },
+      );
+      const role = iamTemplate.Resources[lambda.Properties.Role['Fn::GetAtt'][0]]!;
+      const actions = grantsOf(role).flatMap((grant) => grant.actions);
+      expect(actions.filter((action) => /^(ssm|secretsmanager|kms):/.test(action)), definition.name).toEqual([]);
+    }
+  });
+});
+
+describe('authentication settings of the generator (infra/serverless-functions.cjs)', () => {
+  const build = (auth: Parameters<typeof generated.buildServerlessFunctions>[0]['auth']) =>
+    generated.buildServerlessFunctions({ service: SERVICE, stage: STAGE, auth });
+
+  it('lets keyed functions decrypt with a customer managed key only through SSM in the stack\'s region', () => {
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const { roles } = build({ apiKeysKmsKeyArn: key });
+    for (const definition of catalogue) {
+      const statements = roles[generated.roleLogicalId(definition)]!.Properties.Policies[0].PolicyDocument.Statement as Json[];
+      const decrypt = statements.filter((statement) => toArray(statement.Action).some((action: string) => action.startsWith('kms:')));
+      const keyed = Boolean(definition.http && !definition.http.public);
+      expect(decrypt, definition.name).toEqual(
+        keyed
+          ? [
+              {
+                Sid: 'DecryptApiKeys',
+                Effect: 'Allow',
+                Action: ['kms:Decrypt'],
+                Resource: [key],
+                Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ssm.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+              },
+            ]
+          : [],
+      );
+    }
+  });
+
+  it.each([
+    ['an unknown mode', { mode: 'open' }, /params.auth/],
+    ['iam without principals', { mode: 'iam' }, /needs iamPrincipals/],
+    ['a wildcard principal', { mode: 'iam', iamPrincipals: { 'arn:aws:iam::123456789012:role/*': 'reader' } }, /not an IAM role or user ARN/],
+    ['a session ARN', { mode: 'iam', iamPrincipals: { 'arn:aws:sts::123456789012:assumed-role/lb/s': 'reader' } }, /not an IAM role or user ARN/],
+    ['an unknown role', { mode: 'iam', iamPrincipals: { 'arn:aws:iam::123456789012:role/x': 'admin' } }, /admin is not one of/],
+    ['principals that are not JSON', { mode: 'iam', iamPrincipals: '{nope' }, /not valid JSON/],
+    ['a KMS alias instead of a key ARN', { apiKeysKmsKeyArn: 'alias/aws/ssm' }, /not a KMS key ARN/],
+  ] as const)('refuses %s', (_name, auth, message) => {
+    expect(() => build(auth as never)).toThrow(message);
+  });
+});
+
 describe.each(catalogue.map((definition) => [definition.name, definition] as const))('function %s', (name, definition) => {
   it('runs on nodejs22.x arm64 with its handler, settings and environment', () => {
     const [, lambda] = lambdaOf(definition);
@@ -338,9 +502,12 @@ describe.each(catalogue.map((definition) => [definition.name, definition] as con
       POWERTOOLS_SERVICE_NAME: SERVICE,
       POWERTOOLS_METRICS_NAMESPACE: 'GameServerInventory',
     });
-    // API keys reach keyed routes only, as a deploy-time dynamic reference (never a literal).
+    // Keyed routes learn where the key digests are, never a key: no API_KEYS on AWS.
     const keyed = Boolean(definition.http && !definition.http.public);
-    expect(variables.API_KEYS).toBe(keyed ? `{{resolve:ssm:/${SERVICE}/${STAGE}/api-keys}}` : undefined);
+    expect(variables.API_KEYS).toBeUndefined();
+    expect(variables.API_KEYS_PARAMETER).toBe(keyed ? API_KEYS_PARAMETER : undefined);
+    expect(variables.AUTH_MODE).toBeUndefined();
+    expect(variables.IAM_PRINCIPALS).toBeUndefined();
   });
 
   it('may use exactly the catalogue actions on exactly the catalogue tables', () => {
@@ -362,12 +529,17 @@ describe.each(catalogue.map((definition) => [definition.name, definition] as con
     }
   });
 
-  it('may only write its own logs and consume its own queue besides', () => {
+  it('may only write its own logs, consume its own queue and (keyed routes) read the key parameter besides', () => {
     const logGroup = `:log-group:/aws/lambda/${SERVICE}-${STAGE}-${name}:`;
     const others = grantsOf(roleOf(definition)).filter((grant) => !grant.actions.some((action) => action.startsWith('dynamodb:')));
     const logs = others.filter((grant) => grant.actions.every((action) => action.startsWith('logs:')));
     const queues = others.filter((grant) => grant.actions.every((action) => action.startsWith('sqs:')));
-    expect(logs.length + queues.length).toBe(others.length);
+    const secrets = others.filter((grant) => grant.actions.every((action) => action.startsWith('ssm:')));
+    expect(logs.length + queues.length + secrets.length).toBe(others.length);
+    const keyed = Boolean(definition.http && !definition.http.public);
+    expect(secrets.map((grant) => ({ actions: grant.actions, resources: grant.resources, condition: grant.statement.Condition }))).toEqual(
+      keyed ? [{ actions: ['ssm:GetParameter'], resources: [API_KEYS_PARAMETER_ARN], condition: undefined }] : [],
+    );
     expect(sorted(new Set(logs.flatMap((grant) => grant.actions)))).toEqual([
       'logs:CreateLogGroup',
       'logs:CreateLogStream',
