@@ -44,7 +44,8 @@ export async function createTestStack(options: { env?: Record<string, string>; c
     ...options.env,
   });
   const logger = new Logger({ serviceName: 'gs-inventory-test', logLevel: 'SILENT' });
-  const metrics = new Metrics({ namespace: 'test', serviceName: 'test' });
+  // Warnings such as "no application metrics to publish" go to the silent test logger.
+  const metrics = new Metrics({ namespace: 'test', serviceName: 'test', logger });
   const deps = createDeps({ config, logger, metrics, ...(options.clock ? { clock: options.clock } : {}) });
   const sqs = new SQSClient({ endpoint: endpoints.sqs, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   return {
