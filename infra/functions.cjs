@@ -59,7 +59,8 @@ const FUNCTIONS = [
     http: { method: 'POST', path: '/claim-gs' },
     access: [
       { table: 'gameServerTable', actions: ['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], indexes: true },
-      { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
+      // UpdateItem: an attempt that lost a server race withdraws its record.
+      { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
     ],
   },
   {

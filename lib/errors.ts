@@ -46,5 +46,6 @@ export const ErrorCodes = {
   claimMismatch: 'claim.mismatch',
   claimLost: 'claim.lost',
   claimReleased: 'claim.released',
+  claimPending: 'claim.pending',
   leaseTooLong: 'claim.lease_too_long',
 } as const;

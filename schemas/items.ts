@@ -36,6 +36,8 @@ export const GameServerItemSchema = z.object({
   availRegion: z.string(),
   availGroup: z.string().optional(),
   claimId: z.string().optional(),
+  /** The claim attempt that holds the server (a claim id's attempts are told apart by it). */
+  claimAttempt: z.string().optional(),
   claimedAt: z.number().optional(),
   leaseExpiresAt: z.number().optional(),
   version: z.number(),
@@ -83,6 +85,11 @@ export const ClaimItemSchema = z.object({
   endpoints: z.array(z.string()),
   /** Hash of the claim request: the same claim id with a different request is refused. */
   requestHash: z.string(),
+  /**
+   * The attempt that wrote the record. The claim holds its servers once each of them carries
+   * this claim id and attempt (the record and the servers are written side by side).
+   */
+  attemptId: z.string(),
   createdAt: z.number(),
   leaseExpiresAt: z.number(),
   confirmedAt: z.number().optional(),

@@ -71,10 +71,11 @@ export function decideGameServerWrite(
   // advance: same pod, newer event. Claim fields and the claim-driven status stay as stored.
   const current = stored!;
   const lastHeartbeatAt = Math.max(current.lastHeartbeatAt, heartbeatAt);
-  const { claimId, claimedAt, leaseExpiresAt, status, availableAt } = current;
+  const { claimId, claimAttempt, claimedAt, leaseExpiresAt, status, availableAt } = current;
   const item: GameServerItem = {
     ...description,
     ...(claimId !== undefined ? { claimId } : {}),
+    ...(claimAttempt !== undefined ? { claimAttempt } : {}),
     ...(claimedAt !== undefined ? { claimedAt } : {}),
     ...(leaseExpiresAt !== undefined ? { leaseExpiresAt } : {}),
     status,

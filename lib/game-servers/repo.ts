@@ -123,6 +123,8 @@ export async function queryAvailablePage(
 export interface ClaimServerUpdate {
   endpoint: string;
   claimId: string;
+  /** The claim attempt, recorded on the server (see ClaimItem.attemptId). */
+  attemptId: string;
   now: number;
   /** A leased claim; absent: straight to busy (set-gs-busy). */
   leaseExpiresAt?: number;
@@ -149,6 +151,7 @@ export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) 
     '#freshUntil': 'freshUntil',
     '#status': 'status',
     '#claimId': 'claimId',
+    '#claimAttempt': 'claimAttempt',
     '#claimedAt': 'claimedAt',
     '#leaseExpiresAt': 'leaseExpiresAt',
     '#version': 'version',
@@ -157,6 +160,7 @@ export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) 
   const values: Record<string, unknown> = {
     ':now': update.now,
     ':claimId': update.claimId,
+    ':attempt': update.attemptId,
     ':one': 1,
   };
   const clauses = {
@@ -178,7 +182,8 @@ export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) 
     clauses[`label${i}`] = `#labels.#lk${i} = :lv${i}`;
   });
 
-  let set = '#status = :status, #claimId = :claimId, #claimedAt = :now, #availableAt = :availableAt, #version = #version + :one, #updatedAt = :now';
+  let set =
+    '#status = :status, #claimId = :claimId, #claimAttempt = :attempt, #claimedAt = :now, #availableAt = :availableAt, #version = #version + :one, #updatedAt = :now';
   let remove = '';
   if (update.leaseExpiresAt !== undefined) {
     values[':status'] = 'claimed';
@@ -202,18 +207,36 @@ export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) 
 }
 
 /**
+ * Claims one server with a single conditional write (see claimServerUpdate). 'refused' carries
+ * the server's current record (absent: it does not exist).
+ */
+export async function claimServer(
+  deps: RepoDeps,
+  update: ClaimServerUpdate,
+): Promise<{ kind: 'claimed' } | { kind: 'refused'; current?: GameServerItem }> {
+  try {
+    await deps.ddb.send(new UpdateCommand(claimServerUpdate(deps.config.tables.gameServers, update)));
+    return { kind: 'claimed' };
+  } catch (error) {
+    if (isConditionFailure(error)) return { kind: 'refused', ...(error.Item ? { current: parseItem(unmarshall(error.Item)) } : {}) };
+    throw error;
+  }
+}
+
+/**
  * Confirms a leased server: claimed by this claim id (even past its lease, as long as nobody
  * else claimed it since) and still fresh -> busy, lease cleared, out of the index.
  */
-export function confirmServerUpdate(tableName: string, endpoint: string, claimId: string, now: number) {
+export function confirmServerUpdate(tableName: string, endpoint: string, claimId: string, attemptId: string, now: number) {
   return {
     TableName: tableName,
     Key: { endpoint },
-    ConditionExpression: '#claimId = :claimId AND #status IN (:claimed, :busy) AND #freshUntil > :now',
+    ConditionExpression: '#claimId = :claimId AND #claimAttempt = :attempt AND #status IN (:claimed, :busy) AND #freshUntil > :now',
     UpdateExpression:
       'SET #status = :busy, #availableAt = :never, #version = #version + :one, #updatedAt = :now REMOVE #leaseExpiresAt',
     ExpressionAttributeNames: {
       '#claimId': 'claimId',
+      '#claimAttempt': 'claimAttempt',
       '#status': 'status',
       '#freshUntil': 'freshUntil',
       '#availableAt': 'availableAt',
@@ -221,7 +244,7 @@ export function confirmServerUpdate(tableName: string, endpoint: string, claimId
       '#updatedAt': 'updatedAt',
       '#leaseExpiresAt': 'leaseExpiresAt',
     },
-    ExpressionAttributeValues: { ':claimId': claimId, ':claimed': 'claimed', ':busy': 'busy', ':now': now, ':never': NEVER, ':one': 1 },
+    ExpressionAttributeValues: { ':claimId': claimId, ':attempt': attemptId, ':claimed': 'claimed', ':busy': 'busy', ':now': now, ':never': NEVER, ':one': 1 },
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
 }
@@ -246,7 +269,7 @@ export async function setServerBusy(
         ConditionExpression:
           'attribute_exists(#endpoint) AND ((#availableAt <= :now AND #freshUntil > :now) OR (#claimId = :claimId AND #status = :busy))',
         UpdateExpression:
-          'SET #status = :busy, #claimId = :claimId, #claimedAt = if_not_exists(#claimedAt, :now), #availableAt = :never, #version = #version + :one, #updatedAt = :now REMOVE #leaseExpiresAt',
+          'SET #status = :busy, #claimId = :claimId, #claimedAt = if_not_exists(#claimedAt, :now), #availableAt = :never, #version = #version + :one, #updatedAt = :now REMOVE #leaseExpiresAt, #claimAttempt',
         ExpressionAttributeNames: {
           '#endpoint': 'endpoint',
           '#availableAt': 'availableAt',
@@ -257,6 +280,7 @@ export async function setServerBusy(
           '#version': 'version',
           '#updatedAt': 'updatedAt',
           '#leaseExpiresAt': 'leaseExpiresAt',
+          '#claimAttempt': 'claimAttempt',
         },
         ExpressionAttributeValues: { ':now': now, ':claimId': claimId, ':busy': 'busy', ':never': NEVER, ':one': 1 },
         ReturnValues: 'ALL_NEW',
@@ -280,17 +304,20 @@ export async function releaseServer(
   endpoint: string,
   claimId: string,
   now: number,
+  /** Only if this attempt of the claim holds it (undoing a claim attempt that failed as a whole). */
+  attemptId?: string,
 ): Promise<'released' | 'not-held'> {
   try {
     await deps.ddb.send(
       new UpdateCommand({
         TableName: deps.config.tables.gameServers,
         Key: { endpoint },
-        ConditionExpression: '#claimId = :claimId AND #status IN (:claimed, :busy)',
+        ConditionExpression: `#claimId = :claimId AND #status IN (:claimed, :busy)${attemptId !== undefined ? ' AND #claimAttempt = :attempt' : ''}`,
         UpdateExpression:
-          'SET #status = :available, #availableAt = :now, #version = #version + :one, #updatedAt = :now REMOVE #claimId, #claimedAt, #leaseExpiresAt',
+          'SET #status = :available, #availableAt = :now, #version = #version + :one, #updatedAt = :now REMOVE #claimId, #claimAttempt, #claimedAt, #leaseExpiresAt',
         ExpressionAttributeNames: {
           '#claimId': 'claimId',
+          '#claimAttempt': 'claimAttempt',
           '#status': 'status',
           '#availableAt': 'availableAt',
           '#version': 'version',
@@ -298,7 +325,15 @@ export async function releaseServer(
           '#claimedAt': 'claimedAt',
           '#leaseExpiresAt': 'leaseExpiresAt',
         },
-        ExpressionAttributeValues: { ':claimId': claimId, ':claimed': 'claimed', ':busy': 'busy', ':available': 'available', ':now': now, ':one': 1 },
+        ExpressionAttributeValues: {
+          ':claimId': claimId,
+          ':claimed': 'claimed',
+          ':busy': 'busy',
+          ':available': 'available',
+          ':now': now,
+          ':one': 1,
+          ...(attemptId !== undefined ? { ':attempt': attemptId } : {}),
+        },
       }),
     );
     return 'released';

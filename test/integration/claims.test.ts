@@ -167,6 +167,10 @@ describe('leases', () => {
     const group = 'settle';
     const endpoints = await registerFleet(t.deps, { count: 2, nodes: 2, group, subnet: 206 });
     expect((await claim({ claimId: 'settle-1', group, region: 'us-west', count: 2 })).status).toBe(200);
+    // Heartbeats between claim and confirm keep the claim intact.
+    for (const [i, endpoint] of endpoints.entries()) {
+      await applyLifecycleEvent(t.deps, gsEvent({ endpoint, podUid: `pod-${endpoint}`, node: `node-206-${i}`, group, event: 'heartbeat', seq: 2, sentAt: clock(), players: 1 }));
+    }
     const confirm = makeConfirm(t.deps);
     const confirmRequest = { method: 'POST', route: '/claims/{claimId}/confirm', pathParameters: { claimId: 'settle-1' } };
     const confirmed = await invoke(confirm, confirmRequest);
