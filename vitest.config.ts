@@ -32,6 +32,16 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        test: {
+          name: 'bench',
+          include: ['test/bench/**/*.test.ts'],
+          env,
+          // Runs `bench/run.ts --quick` (its own local services) once in beforeAll: about 30-60 s.
+          testTimeout: 30_000,
+          hookTimeout: 170_000,
+        },
+      },
     ],
   },
 });

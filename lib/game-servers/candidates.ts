@@ -1,6 +1,7 @@
 import type { GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
 import { listAvailableGameServers } from './list';
+import { queryAvailablePage } from './repo';
 import { pickCandidates, type ServerFilter } from './select';
 
 interface Entry {
@@ -57,14 +58,11 @@ export class CandidateCache {
   async take(filter: ServerFilter, count: number, distinctNodes: boolean): Promise<GameServerItem[] | undefined> {
     const key = filterKey(filter);
     let entry = this.entries.get(key);
-    let fresh = false;
     if (!entry || this.deps.clock() - entry.fetchedAt > this.options.ttlMs) {
-      entry = await this.refresh(key, filter);
-      fresh = true;
+      entry = await this.refresh(key, filter, 'one-shard');
     }
-    let picked = this.pick(entry, count, distinctNodes);
-    if (!picked && !fresh) picked = this.pick(await this.refresh(key, filter), count, distinctNodes);
-    return picked;
+    // Not enough in one shard's page (a selective filter, a small pool): the whole pool decides.
+    return this.pick(entry, count, distinctNodes) ?? this.pick(await this.refresh(key, filter, 'all-shards'), count, distinctNodes);
   }
 
   /**
@@ -98,11 +96,26 @@ export class CandidateCache {
     return picked;
   }
 
-  /** One listing per filter at a time: concurrent claimers wait for the same query. */
-  private refresh(key: string, filter: ServerFilter): Promise<Entry> {
+  /**
+   * One listing per filter at a time: concurrent claimers wait for the same query.
+   * `one-shard` reads one page of one random shard of the pool: with several shards, function
+   * instances then hold different candidates instead of all racing for the pool's oldest ones
+   * (docs/SCALING.md). `all-shards` merges every shard's oldest (the listing route's view).
+   */
+  private refresh(key: string, filter: ServerFilter, scope: 'one-shard' | 'all-shards'): Promise<Entry> {
     const current = this.entries.get(key);
     if (current?.refreshing) return current.refreshing;
-    const refreshing = listAvailableGameServers(this.deps, { ...filter, limit: this.listSize, distinctNodes: false }).then(
+    const shards = this.deps.config.availabilityShards;
+    const listing =
+      scope === 'one-shard' && shards > 1
+        ? queryAvailablePage(this.deps, {
+            ...filter,
+            now: this.deps.clock(),
+            shard: Math.floor(this.random() * shards),
+            pageSize: this.listSize,
+          }).then((page) => page.items)
+        : listAvailableGameServers(this.deps, { ...filter, limit: this.listSize, distinctNodes: false });
+    const refreshing = listing.then(
       (items) => {
         const now = this.deps.clock();
         const entry: Entry = { items: items.filter((item) => (this.handedOut.get(item.endpoint) ?? 0) <= now), fetchedAt: now };

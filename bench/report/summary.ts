@@ -1,0 +1,187 @@
+import type { RunRow } from '../lib/context';
+import { round } from '../lib/stats';
+import { FLOOR_QUERY, FLOOR_TRANSACT, FLOOR_TWO_WRITES, FLOOR_UPDATE } from '../scenarios/floor';
+
+export interface Machine {
+  cpus: number;
+  cpuModel: string;
+  memoryGb: number;
+  node: string;
+  java: string;
+  dynamodbLocal: string;
+  platform: string;
+  /** 1, 5 and 15 minute load averages when the bench started (other work on the machine shows here). */
+  loadAverageAtStart: number[];
+}
+
+export interface Sections {
+  floor: RunRow[];
+  /** UpdateItem and TransactWriteItems measured right before each in-process claim-gs run. */
+  adjacentFloor: RunRow[];
+  claims: RunRow[];
+  baseline: RunRow[];
+  pairs: RunRow[];
+  /** Candidate strategies across function instances (shipped vs prototype). */
+  candidates: RunRow[];
+  listing: RunRow[];
+  ingestion: RunRow[];
+}
+
+export interface RatioRow {
+  concurrency: number;
+  oursPerSec: number;
+  floorUpdatePerSec?: number;
+  floorTwoWritesPerSec?: number;
+  floorTransactPerSec?: number;
+  baselineDistinctPerSec?: number;
+  oursOverFloorUpdate?: number;
+  oursOverFloorTwoWrites?: number;
+  oursOverFloorTransact?: number;
+  oursOverBaseline?: number;
+}
+
+export interface Target {
+  name: string;
+  measured: string;
+  threshold: string;
+  met: boolean;
+}
+
+export interface Correctness {
+  /** Over every claim-gs, set-gs-busy, pairs and candidate-strategy run: must be 0. */
+  ourDoubleClaims: number;
+  ourTableDisagreements: number;
+  /** Wins whose claim record is missing or names other servers or another attempt. */
+  ourRecordDisagreements: number;
+  ourSameNodePairs: number;
+  ourErrors: number;
+  baselineDoubleClaims: number;
+  /** Hand-outs of the baseline that the table gives to someone else (last writer wins). */
+  baselineLostHandOuts: number;
+  /** Every scenario produced at least one run with a throughput. */
+  scenariosWithNumbers: Record<Exclude<keyof Sections, 'adjacentFloor'>, boolean>;
+}
+
+export interface BenchResults extends Sections {
+  version: 1;
+  mode: 'full' | 'quick';
+  generatedAt: string;
+  runtimeSeconds: number;
+  machine: Machine;
+  settings: Record<string, string | number>;
+  method: string[];
+  ratios: RatioRow[];
+  targets: Target[];
+  correctness: Correctness;
+}
+
+const find = (rows: RunRow[], label: string, via: string, concurrency: number) =>
+  rows.find((r) => r.label === label && r.via === via && r.concurrency === concurrency);
+
+/**
+ * The floor a claim run is compared with: the one measured right next to the in-process claim-gs
+ * run at that concurrency when there is one, else the stand-alone floor sweep.
+ */
+export function floorFor(s: Pick<Sections, 'floor' | 'adjacentFloor'>, label: string, concurrency: number): RunRow | undefined {
+  return s.adjacentFloor.find((r) => r.label === label && r.concurrency === concurrency) ?? find(s.floor, label, 'sdk', concurrency);
+}
+
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? round(a / b, 2) : undefined);
+
+/** ours ÷ floor and ours ÷ baseline, per concurrency, for claim-gs in-process (count 1). */
+export function ratios(s: Sections): RatioRow[] {
+  return s.claims
+    .filter((r) => r.label === 'claim-gs' && r.via === 'in-process')
+    .map((ours) => {
+      const c = ours.concurrency;
+      const oursPerSec = ours.claims?.distinctPerSec ?? ours.perSec;
+      const update = floorFor(s, FLOOR_UPDATE, c)?.perSec;
+      const transact = floorFor(s, FLOOR_TRANSACT, c)?.perSec;
+      const twoWrites = floorFor(s, FLOOR_TWO_WRITES, c)?.perSec;
+      const baseline = find(s.baseline, 'baseline', 'sdk', c)?.claims?.distinctPerSec;
+      return {
+        concurrency: c,
+        oursPerSec,
+        ...(update !== undefined ? { floorUpdatePerSec: update } : {}),
+        ...(twoWrites !== undefined ? { floorTwoWritesPerSec: twoWrites } : {}),
+        ...(transact !== undefined ? { floorTransactPerSec: transact } : {}),
+        ...(baseline !== undefined ? { baselineDistinctPerSec: baseline } : {}),
+        ...(update ? { oursOverFloorUpdate: ratio(oursPerSec, update) } : {}),
+        ...(twoWrites ? { oursOverFloorTwoWrites: ratio(oursPerSec, twoWrites) } : {}),
+        ...(transact ? { oursOverFloorTransact: ratio(oursPerSec, transact) } : {}),
+        ...(baseline ? { oursOverBaseline: ratio(oursPerSec, baseline) } : {}),
+      };
+    });
+}
+
+/** DESIGN.md's performance targets, evaluated at concurrency 16 on this run's own floor. */
+export function targets(s: Sections, correctness: Correctness): Target[] {
+  const c = 16;
+  const ours = find(s.claims, 'claim-gs', 'in-process', c);
+  const update = floorFor(s, FLOOR_UPDATE, c);
+  const transact = floorFor(s, FLOOR_TRANSACT, c);
+  const list: Target[] = [];
+  if (ours?.claims && update) {
+    const need = 0.8 * update.perSec;
+    list.push({
+      name: 'distinct servers claimed/s at c=16 >= 0.8 x raw conditional UpdateItem/s',
+      measured: `${ours.claims.distinctPerSec.toFixed(0)}/s vs 0.8 x ${update.perSec.toFixed(0)}/s = ${need.toFixed(0)}/s (ratio ${(ours.claims.distinctPerSec / update.perSec).toFixed(2)})`,
+      threshold: '>= 0.80',
+      met: ours.claims.distinctPerSec >= need,
+    });
+    list.push({
+      name: 'p99 claim latency at c=16 <= 3 x one conditional-write round trip (UpdateItem p50) at c=16',
+      measured: `${ours.latency.p99.toFixed(1)} ms vs 3 x ${update.latency.p50.toFixed(1)} ms = ${(3 * update.latency.p50).toFixed(1)} ms`,
+      threshold: '<= 3.0 x',
+      met: ours.latency.p99 <= 3 * update.latency.p50,
+    });
+  }
+  const twoWrites = floorFor(s, FLOOR_TWO_WRITES, c);
+  if (ours?.claims && twoWrites) {
+    list.push({
+      name: '(reference) distinct servers claimed/s at c=16 >= 0.8 x UpdateItem + PutItem side by side/s (the writes one claim makes)',
+      measured: `${ours.claims.distinctPerSec.toFixed(0)}/s vs 0.8 x ${twoWrites.perSec.toFixed(0)}/s = ${(0.8 * twoWrites.perSec).toFixed(0)}/s (ratio ${(ours.claims.distinctPerSec / twoWrites.perSec).toFixed(2)})`,
+      threshold: '>= 0.80',
+      met: ours.claims.distinctPerSec >= 0.8 * twoWrites.perSec,
+    });
+    list.push({
+      name: '(reference) p99 claim latency at c=16 <= 3 x UpdateItem + PutItem side by side p50 at c=16',
+      measured: `${ours.latency.p99.toFixed(1)} ms vs 3 x ${twoWrites.latency.p50.toFixed(1)} ms = ${(3 * twoWrites.latency.p50).toFixed(1)} ms`,
+      threshold: '<= 3.0 x',
+      met: ours.latency.p99 <= 3 * twoWrites.latency.p50,
+    });
+  }
+  list.push({
+    name: 'zero double claims (claim-gs, set-gs-busy, pairs, candidate strategies; every win checked against the table)',
+    measured: `${correctness.ourDoubleClaims} double claims, ${correctness.ourTableDisagreements} table disagreements, ${correctness.ourRecordDisagreements} claim-record disagreements, ${correctness.ourSameNodePairs} same-node pairs`,
+    threshold: '0',
+    met: correctness.ourDoubleClaims === 0 && correctness.ourTableDisagreements === 0 && correctness.ourRecordDisagreements === 0 && correctness.ourSameNodePairs === 0,
+  });
+  return list;
+}
+
+export function correctness(s: Sections): Correctness {
+  const ours = [...s.claims, ...s.pairs, ...s.candidates];
+  const sum = (rows: RunRow[], pick: (r: RunRow) => number | undefined) => rows.reduce((n, r) => n + (pick(r) ?? 0), 0);
+  const hasNumbers = (rows: RunRow[]) => rows.length > 0 && rows.every((r) => Number.isFinite(r.perSec) && r.ok > 0);
+  return {
+    ourDoubleClaims: sum(ours, (r) => r.claims?.doubleClaims),
+    ourTableDisagreements: sum(ours, (r) => r.claims?.tableDisagreements),
+    ourRecordDisagreements: sum(ours, (r) => r.claims?.recordDisagreements),
+    ourSameNodePairs: sum(ours, (r) => r.claims?.sameNodeSets),
+    ourErrors: sum([...ours, ...s.listing, ...s.ingestion], (r) => r.errors),
+    baselineDoubleClaims: sum(s.baseline, (r) => r.claims?.doubleClaims),
+    baselineLostHandOuts: sum(s.baseline, (r) => r.claims?.tableDisagreements),
+    scenariosWithNumbers: {
+      floor: hasNumbers(s.floor),
+      claims: hasNumbers(s.claims),
+      baseline: hasNumbers(s.baseline),
+      pairs: hasNumbers(s.pairs),
+      candidates: hasNumbers(s.candidates),
+      listing: hasNumbers(s.listing),
+      ingestion: hasNumbers(s.ingestion),
+    },
+  };
+}
+
+export { FLOOR_QUERY, FLOOR_TRANSACT, FLOOR_TWO_WRITES, FLOOR_UPDATE };

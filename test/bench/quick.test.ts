@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchResults } from '../../bench/report/summary';
+
+/**
+ * Runs `bench/run.ts --quick` (its own DynamoDB Local and local SQS, stopped by PID) as a child
+ * process and checks what it found. Timings are only reported, never asserted: CI machines vary.
+ */
+let child: ChildProcess | undefined;
+let results: BenchResults;
+let exitCode: number | null = null;
+let stderr = '';
+const out = mkdtempSync(join(tmpdir(), 'bench-quick-'));
+
+beforeAll(async () => {
+  child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: process.env,
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-8000);
+  });
+  exitCode = await new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+  child = undefined;
+  results = JSON.parse(readFileSync(join(out, 'bench-results.json'), 'utf8')) as BenchResults;
+}, 170_000);
+
+afterAll(() => {
+  if (child?.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
+  rmSync(out, { recursive: true, force: true });
+});
+
+describe('npm run bench -- --quick', () => {
+  it('finishes, writes its results (JSON, markdown, SVG chart) and exits 0', () => {
+    expect(exitCode, stderr).toBe(0);
+    expect(readFileSync(join(out, 'bench-results.md'), 'utf8')).toContain('## Claims');
+    expect(readFileSync(join(out, 'bench-chart.svg'), 'utf8')).toMatch(/^<svg /);
+    expect(results.mode).toBe('quick');
+  });
+
+  it('gives no server to two callers in any of our claim paths, and the tables (servers and claim records) agree with every win', () => {
+    expect(results.correctness.ourDoubleClaims).toBe(0);
+    expect(results.correctness.ourTableDisagreements).toBe(0);
+    expect(results.correctness.ourRecordDisagreements).toBe(0);
+    expect(results.correctness.ourSameNodePairs).toBe(0);
+    expect(results.correctness.ourErrors).toBe(0);
+    const claimRuns = [...results.claims, ...results.pairs, ...results.candidates];
+    expect(claimRuns.length).toBeGreaterThan(0);
+    for (const run of claimRuns) expect(run.claims?.doubleClaims, `${run.label} ${run.via} c=${run.concurrency}`).toBe(0);
+  });
+
+  it('reports the baseline\'s double claims (counted, not asserted: the replaced strategy has them)', () => {
+    expect(Number.isInteger(results.correctness.baselineDoubleClaims)).toBe(true);
+    expect(results.baseline.every((run) => run.claims !== undefined)).toBe(true);
+  });
+
+  it('produces numbers for every scenario', () => {
+    expect(results.correctness.scenariosWithNumbers).toEqual({
+      floor: true,
+      claims: true,
+      baseline: true,
+      pairs: true,
+      candidates: true,
+      listing: true,
+      ingestion: true,
+    });
+    for (const row of [...results.floor, ...results.claims, ...results.listing, ...results.ingestion]) {
+      expect(row.perSec, `${row.label} ${row.via} c=${row.concurrency}`).toBeGreaterThan(0);
+      expect(Number.isFinite(row.latency.p99)).toBe(true);
+    }
+    expect(results.ratios.length).toBeGreaterThan(0);
+    expect(results.targets.length).toBeGreaterThan(0);
+  });
+});
