@@ -136,9 +136,10 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
   let emptyRetries = 0;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const candidates = await cache.take(filter, request.count, request.distinctNodes);
-    if (!candidates && conflicts > 0 && emptyRetries < MAX_EMPTY_RETRIES) {
+    if (!candidates && (conflicts > 0 || cache.holdsBack()) && emptyRetries < MAX_EMPTY_RETRIES) {
       // Under contention, servers are briefly held by attempts that are being undone (a pair
-      // whose second server was lost): look again shortly before calling the pool empty.
+      // whose second server was lost) or by concurrent claims in this instance: look again
+      // shortly before calling the pool empty.
       emptyRetries++;
       cache.invalidate(filter);
       await new Promise((resolve) => setTimeout(resolve, EMPTY_RETRY_MS * (0.5 + Math.random())));

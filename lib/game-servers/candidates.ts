@@ -74,6 +74,16 @@ export class CandidateCache {
     if (entry) entry.fetchedAt = Number.NEGATIVE_INFINITY;
   }
 
+  /**
+   * Whether concurrent claims in this instance hold candidates right now: a set that cannot be
+   * formed may then appear as soon as they finish (or give some back).
+   */
+  holdsBack(): boolean {
+    const now = this.deps.clock();
+    for (const until of this.handedOut.values()) if (until > now) return true;
+    return false;
+  }
+
   /** Returns candidates that were not taken after all (their partner in a group claim was). */
   giveBack(items: GameServerItem[]): void {
     for (const item of items) this.handedOut.delete(item.endpoint);
