@@ -136,7 +136,13 @@ export async function startLocalServices(options: StartOptions = {}): Promise<Lo
   );
   const sqs = startProcess(process.execPath, [join(ROOT, 'scripts/local/sqs-server.mjs'), String(sqsPort)], 'local SQS');
   const children = [dynamodb, sqs];
+  // If this process ends without stop() (an uncaught error), take the servers with it.
+  const killOnExit = () => {
+    for (const child of children) if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   const stop = async () => {
+    process.removeListener('exit', killOnExit);
     await Promise.all(children.map(stopProcess));
   };
   const dynamodbEndpoint = `http://127.0.0.1:${dynamodbPort}`;
