@@ -4,7 +4,7 @@
 'use strict';
 
 /**
- * @typedef {{ table: 'gameServerTable' | 'loadBalancerTable' | 'claimTable', actions: string[], indexes?: boolean }} TableAccess
+ * @typedef {{ table: 'gameServerTable' | 'loadBalancerTable' | 'claimTable' | 'nodeTable', actions: string[], indexes?: boolean }} TableAccess
  * @typedef {{ name: string, file: string, description: string, http?: { method: string, path: string, public?: boolean },
  *             sqs?: { queue: 'statusQueue', batchSize: number, maximumBatchingWindow: number }, access: TableAccess[],
  *             timeout?: number, memorySize?: number }} FunctionDefinition
@@ -14,11 +14,16 @@ const FUNCTIONS = [
   {
     name: 'status-poller',
     file: 'functions/status-poller.ts',
-    description: 'Applies game-server and load-balancer lifecycle events from SQS to DynamoDB',
+    description: 'Applies game-server, load-balancer and node lifecycle events from SQS to DynamoDB',
     sqs: { queue: 'statusQueue', batchSize: 10, maximumBatchingWindow: 1 },
     timeout: 10,
     access: [
-      { table: 'gameServerTable', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
+      // Records are written conditionally on their version; a node drain reads its node's servers
+      // in batches, a batch of events reads its nodes' records in one go (lib/nodes).
+      { table: 'gameServerTable', actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem'] },
+      // A node drain finds the node's servers through the by-node index (Query, never Scan).
+      { table: 'gameServerTable', actions: ['dynamodb:Query'], indexes: true },
+      { table: 'nodeTable', actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem'] },
       { table: 'loadBalancerTable', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
     ],
   },

@@ -1,5 +1,5 @@
 export interface TableAccess {
-  table: 'gameServerTable' | 'loadBalancerTable' | 'claimTable';
+  table: 'gameServerTable' | 'loadBalancerTable' | 'claimTable' | 'nodeTable';
   actions: string[];
   /** Also grant the actions on the table's indexes. */
   indexes?: boolean;

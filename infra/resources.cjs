@@ -8,6 +8,7 @@ const LOGICAL_IDS = {
   gameServerTable: 'GameServerStatusTable',
   loadBalancerTable: 'LoadBalancerStatusTable',
   claimTable: 'GameServerClaimsTable',
+  nodeTable: 'NodeStatusTable',
   statusQueue: 'StatusQueue',
   statusDeadLetterQueue: 'StatusDeadLetterQueue',
   deadLetterAlarm: 'StatusDeadLetterQueueAlarm',
@@ -25,6 +26,7 @@ function physicalNames(stage) {
     gameServerTable: `game-server-status-by-endpoint-${stage}`,
     loadBalancerTable: `lb-status-by-endpoint-${stage}`,
     claimTable: `game-server-claims-${stage}`,
+    nodeTable: `node-status-by-name-${stage}`,
     statusQueue: `game-server-status-events-${stage}`,
     statusDeadLetterQueue: `game-server-status-events-dlq-${stage}`,
   };
@@ -119,6 +121,22 @@ function tables(stage) {
         BillingMode: 'PAY_PER_REQUEST',
         AttributeDefinitions: [str('claimId')],
         KeySchema: [hash('claimId')],
+        TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    },
+    // One row per node (instance) that a drain watcher reported on: the latest of its events.
+    // Game-server events read it to keep servers of a drained node out of the pool.
+    [LOGICAL_IDS.nodeTable]: {
+      Type: 'AWS::DynamoDB::Table',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        TableName: names.nodeTable,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [str('node')],
+        KeySchema: [hash('node')],
         TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },

@@ -2,6 +2,7 @@ export interface PhysicalNames {
   gameServerTable: string;
   loadBalancerTable: string;
   claimTable: string;
+  nodeTable: string;
   statusQueue: string;
   statusDeadLetterQueue: string;
 }
@@ -26,6 +27,7 @@ declare namespace resolveForServerless {
     gameServerTable: string;
     loadBalancerTable: string;
     claimTable: string;
+    nodeTable: string;
     statusQueue: string;
     statusDeadLetterQueue: string;
     deadLetterAlarm: string;

@@ -40,6 +40,11 @@ export const GameServerItemSchema = z.object({
   claimAttempt: z.string().optional(),
   claimedAt: z.number().optional(),
   leaseExpiresAt: z.number().optional(),
+  /**
+   * Set while the server's node is drained and the pod itself is still active: the status is then
+   * `draining` whatever the pod says, until the node is un-drained (see lib/nodes).
+   */
+  nodeDraining: z.literal(true).optional(),
   version: z.number(),
   updatedAt: z.number(),
   expiresAt: z.number().optional(),
@@ -74,6 +79,26 @@ export const LoadBalancerItemSchema = z.object({
   expiresAt: z.number().optional(),
 });
 export type LoadBalancerItem = z.infer<typeof LoadBalancerItemSchema>;
+
+export const NodeStateSchema = z.enum(['ready', 'draining']);
+export type NodeState = z.infer<typeof NodeStateSchema>;
+
+/** A row of `node-status-by-name`: the latest event of a node's drain watcher. */
+export const NodeItemSchema = z.object({
+  node: z.string(),
+  state: NodeStateSchema,
+  /** Order of the event that set the state: (sentAt, seq, ...). */
+  sentAt: z.number(),
+  seq: z.number(),
+  instanceId: z.string().optional(),
+  region: z.string().optional(),
+  reason: z.string().optional(),
+  watcher: z.string().optional(),
+  version: z.number(),
+  updatedAt: z.number(),
+  expiresAt: z.number().optional(),
+});
+export type NodeItem = z.infer<typeof NodeItemSchema>;
 
 export const ClaimStatusSchema = z.enum(['leased', 'confirmed', 'released']);
 export type ClaimStatus = z.infer<typeof ClaimStatusSchema>;

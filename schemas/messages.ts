@@ -44,7 +44,41 @@ export const LoadBalancerEventV1Schema = z.object({
 });
 export type LoadBalancerEventV1 = z.infer<typeof LoadBalancerEventV1Schema>;
 
-export const StatusMessageV1Schema = z.discriminatedUnion('kind', [GameServerEventV1Schema, LoadBalancerEventV1Schema]);
+/** What a node-drain watcher reports about a whole node (instance): `draining` on a Spot
+ * interruption notice or rebalance recommendation, `ready` when the node is (again) usable. */
+export const NodeEventNameSchema = z.enum(['ready', 'draining']);
+export type NodeEventName = z.infer<typeof NodeEventNameSchema>;
+
+export const NodeDrainReasonSchema = z.enum(['spot-interruption', 'rebalance-recommendation', 'manual']);
+export type NodeDrainReason = z.infer<typeof NodeDrainReasonSchema>;
+
+/**
+ * `{"v":1,"kind":"node","event":"draining","node":"ip-10-0-0-12.ec2.internal","sentAt":"..."}`.
+ * A node's events are ordered by (sentAt, seq): the latest one is the node's state, whichever
+ * order they arrive in.
+ */
+export const NodeEventV1Schema = z.object({
+  v: z.literal(1),
+  kind: z.literal('node'),
+  event: NodeEventNameSchema,
+  node: NodeNameSchema,
+  instanceId: z.string().min(1).max(128).optional(),
+  region: RegionSchema.optional(),
+  reason: NodeDrainReasonSchema.optional(),
+  /** The watcher (DaemonSet pod) that sent it; informational. */
+  watcher: z.string().min(1).max(128).optional(),
+  /** When the watcher sent it: orders the events of one node. */
+  sentAt: z.iso.datetime({ offset: true }),
+  /** Breaks ties between events sent in the same millisecond; monotonic per watcher. */
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0),
+});
+export type NodeEventV1 = z.infer<typeof NodeEventV1Schema>;
+
+export const StatusMessageV1Schema = z.discriminatedUnion('kind', [
+  GameServerEventV1Schema,
+  LoadBalancerEventV1Schema,
+  NodeEventV1Schema,
+]);
 export type StatusMessageV1 = z.infer<typeof StatusMessageV1Schema>;
 
 /**

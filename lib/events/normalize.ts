@@ -4,6 +4,8 @@ import {
   StatusMessageV1Schema,
   type LegacyStatusMessage,
   type LifecycleEventName,
+  type NodeDrainReason,
+  type NodeEventName,
 } from '../../schemas/messages';
 import { EndpointSchema } from '../../schemas/primitives';
 import { parsePythonLiteral } from './python-literal';
@@ -39,6 +41,23 @@ export interface LoadBalancerLifecycleEvent extends PodEventFields {
 
 export type LifecycleEvent = GameServerLifecycleEvent | LoadBalancerLifecycleEvent;
 
+/** A node-drain watcher's report about a whole node. */
+export interface NodeEvent {
+  kind: 'node';
+  event: NodeEventName;
+  node: string;
+  instanceId?: string;
+  region?: string;
+  reason?: NodeDrainReason;
+  watcher?: string;
+  /** Epoch milliseconds. */
+  sentAt: number;
+  seq: number;
+}
+
+/** Everything the status queue carries. */
+export type StatusEvent = LifecycleEvent | NodeEvent;
+
 /** What the transport knows about a message (for SQS: the `SentTimestamp` attribute). */
 export interface MessageEnvelope {
   body: string;
@@ -46,12 +65,13 @@ export interface MessageEnvelope {
   sentTimestamp: number;
 }
 
-export type NormalizeResult = { ok: true; event: LifecycleEvent } | { ok: false; reason: string };
+export type NormalizeResult = { ok: true; event: StatusEvent } | { ok: false; reason: string };
 
 const MAX_BODY_BYTES = 64 * 1024;
 
 /**
- * Turns a raw queue message into our event, accepting both the v1 schema and, unchanged, the
+ * Turns a raw queue message into our event, accepting both the v1 schema (pod and node events)
+ * and, unchanged, the
  * replaced sample's messages (JSON for game servers, a Python literal for load balancers).
  *
  * Legacy mapping: the key is `private_ipv4:public_port` for game servers and
@@ -66,10 +86,15 @@ export function normalizeStatusMessage(envelope: MessageEnvelope): NormalizeResu
   if (!parsed.ok) return parsed;
   const body = parsed.value;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return reject('body is not an object');
+  if (hasProtoKey(body)) return reject('__proto__ is not a field name');
 
   if ('v' in body || 'kind' in body) {
     const result = StatusMessageV1Schema.safeParse(body);
     if (!result.success) return reject(describe(result.error));
+    if (result.data.kind === 'node') {
+      const { v: _version, sentAt, ...rest } = result.data;
+      return { ok: true, event: { ...rest, sentAt: Date.parse(sentAt) } };
+    }
     const { v: _version, sentAt, ...rest } = result.data;
     return { ok: true, event: { ...rest, sentAt: Date.parse(sentAt), source: 'v1' } };
   }
@@ -140,6 +165,22 @@ function describe(error: z.ZodError): string {
     .slice(0, 5)
     .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
     .join('; ');
+}
+
+/**
+ * Whether any object in the value has an own `__proto__` key. zod's records skip such keys
+ * silently (`labels: {"__proto__": ...}` would become "no labels"), so they are refused up front.
+ * Iterative: a 64 KiB body can nest deeper than the call stack.
+ */
+function hasProtoKey(value: object): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length) {
+    const current = pending.pop();
+    if (typeof current !== 'object' || current === null) continue;
+    if (Object.hasOwn(current, '__proto__')) return true;
+    for (const child of Object.values(current)) if (typeof child === 'object' && child !== null) pending.push(child);
+  }
+  return false;
 }
 
 function reject(reason: string): { ok: false; reason: string } {

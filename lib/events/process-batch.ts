@@ -1,6 +1,8 @@
 import type { Deps } from '../deps';
-import { applyLifecycleEvent } from './apply';
-import { normalizeStatusMessage, type LifecycleEvent } from './normalize';
+import { applyNodeEvent } from '../nodes/drain';
+import { getNodes } from '../nodes/repo';
+import { applyLifecycleEvent, type NodeRecords } from './apply';
+import { normalizeStatusMessage, type LifecycleEvent, type NodeEvent } from './normalize';
 
 export interface QueueMessage {
   messageId: string;
@@ -17,16 +19,27 @@ export interface BatchResult {
   rejected: number;
 }
 
+type Queued<E> = Array<{ messageId: string; event: E }>;
+
+function enqueue<E>(queues: Map<string, Queued<E>>, key: string, messageId: string, event: E): void {
+  const queue = queues.get(key) ?? [];
+  queue.push({ messageId, event });
+  queues.set(key, queue);
+}
+
 /**
  * Applies a batch of status messages. Every message is validated on its own; a malformed one is
  * logged with its id and reported as failed (it will reach the dead-letter queue) while the rest
- * of the batch is applied. Events of one endpoint are applied one after another (they would only
- * race each other); different endpoints in parallel. A message counts as done only after its
- * write has returned, i.e. is durable in DynamoDB.
+ * of the batch is applied. Node events go first (one node's events one after another, nodes in
+ * parallel); then the node records the pod events need are read in one round trip; then the pod
+ * events, one endpoint's events one after another (they would only race each other), different
+ * endpoints in parallel. A message counts as done only after its write has returned, i.e. is
+ * durable in DynamoDB.
  */
 export async function processStatusBatch(deps: Deps, messages: QueueMessage[]): Promise<BatchResult> {
   const result: BatchResult = { failedMessageIds: [], applied: 0, ignored: 0, rejected: 0 };
-  const byEndpoint = new Map<string, Array<{ messageId: string; event: LifecycleEvent }>>();
+  const byEndpoint = new Map<string, Queued<LifecycleEvent>>();
+  const byNode = new Map<string, Queued<NodeEvent>>();
 
   for (const message of messages) {
     const normalized = normalizeStatusMessage(message);
@@ -36,17 +49,33 @@ export async function processStatusBatch(deps: Deps, messages: QueueMessage[]): 
       deps.logger.warn('status message rejected', { messageId: message.messageId, reason: normalized.reason });
       continue;
     }
-    const key = `${normalized.event.kind}:${normalized.event.endpoint}`;
-    const queue = byEndpoint.get(key) ?? [];
-    queue.push({ messageId: message.messageId, event: normalized.event });
-    byEndpoint.set(key, queue);
+    const event = normalized.event;
+    if (event.kind === 'node') enqueue(byNode, event.node, message.messageId, event);
+    else enqueue(byEndpoint, `${event.kind}:${event.endpoint}`, message.messageId, event);
   }
 
+  await Promise.all(
+    [...byNode.values()].map(async (events) => {
+      for (const { messageId, event } of events) {
+        try {
+          const outcome = await applyNodeEvent(deps, event);
+          if (outcome.outcome === 'ignored') result.ignored++;
+          else result.applied++;
+          deps.logger.debug('node event', { messageId, node: event.node, event: event.event, ...outcome });
+        } catch (error) {
+          result.failedMessageIds.push(messageId);
+          deps.logger.error('node event failed', { messageId, node: event.node, error: error as Error });
+        }
+      }
+    }),
+  );
+
+  const nodes = await readNodesOf(deps, [...byEndpoint.values()]);
   await Promise.all(
     [...byEndpoint.values()].map(async (events) => {
       for (const { messageId, event } of events) {
         try {
-          const outcome = await applyLifecycleEvent(deps, event);
+          const outcome = await applyLifecycleEvent(deps, event, nodes);
           if (outcome.outcome === 'applied') result.applied++;
           else result.ignored++;
           deps.logger.debug('status event', { messageId, kind: event.kind, endpoint: event.endpoint, event: event.event, ...outcome });
@@ -58,4 +87,18 @@ export async function processStatusBatch(deps: Deps, messages: QueueMessage[]): 
     }),
   );
   return result;
+}
+
+/** The node records of the batch's game servers, read together (a failure only costs a read each later). */
+async function readNodesOf(deps: Deps, queues: Array<Queued<LifecycleEvent>>): Promise<NodeRecords> {
+  const names = queues.flatMap((queue) => queue.filter(({ event }) => event.kind === 'game-server').map(({ event }) => event.node));
+  const records: NodeRecords = new Map();
+  if (names.length === 0) return records;
+  try {
+    const found = await getNodes(deps, names);
+    for (const name of names) records.set(name, found.get(name) ?? null);
+  } catch (error) {
+    deps.logger.warn('node records not read in bulk', { error: error as Error });
+  }
+  return records;
 }

@@ -8,6 +8,16 @@ export interface LifecycleSettings extends LivenessSettings {
   availabilityShards: number;
 }
 
+/**
+ * What the record of the server's node says. `node` is the node the written record will name:
+ * the event's for a new or advancing pod, the stored one when only the phase moves.
+ */
+export interface NodeCondition {
+  drained: boolean;
+}
+
+export const NODE_NOT_DRAINED: NodeCondition = { drained: false };
+
 export type LifecycleDecision =
   | { kind: 'write'; item: GameServerItem }
   | { kind: 'ignore'; reason: 'duplicate-or-older' | 'older-pod' };
@@ -25,6 +35,9 @@ export type LifecycleDecision =
  *   claim visible.
  * - the same pod, older event: only a later phase is taken (draining/terminated), never a
  *   resurrection.
+ * - whatever the pod says, an active server whose node is drained is `draining` (availableAt
+ *   NEVER, claim kept, `nodeDraining` set); once the node is un-drained it gets back what its
+ *   claim fields say (see withPhase).
  * The caller writes `item` conditionally on the version it read.
  */
 export function decideGameServerWrite(
@@ -32,6 +45,7 @@ export function decideGameServerWrite(
   event: GameServerLifecycleEvent,
   now: number,
   settings: LifecycleSettings,
+  node: NodeCondition = NODE_NOT_DRAINED,
 ): LifecycleDecision {
   const ordering = decideOrdering(stored, event);
   if (ordering === 'ignore') {
@@ -42,7 +56,7 @@ export function decideGameServerWrite(
   if (ordering === 'escalate') {
     const current = stored!;
     const phase = laterPhase(current.phase, phaseOfEvent(event.event));
-    return { kind: 'write', item: withPhase({ ...current, version, updatedAt: now }, phase, now, settings) };
+    return { kind: 'write', item: withPhase({ ...current, version, updatedAt: now }, phase, now, settings, node) };
   }
 
   const heartbeatAt = Math.min(event.sentAt, now);
@@ -65,7 +79,7 @@ export function decideGameServerWrite(
       updatedAt: now,
       expiresAt: ttlSeconds(heartbeatAt, settings),
     };
-    return { kind: 'write', item: withPhase(item, phaseOfEvent(event.event), now, settings) };
+    return { kind: 'write', item: withPhase(item, phaseOfEvent(event.event), now, settings, node) };
   }
 
   // advance: same pod, newer event. Claim fields and the claim-driven status stay as stored.
@@ -78,6 +92,7 @@ export function decideGameServerWrite(
     ...(claimAttempt !== undefined ? { claimAttempt } : {}),
     ...(claimedAt !== undefined ? { claimedAt } : {}),
     ...(leaseExpiresAt !== undefined ? { leaseExpiresAt } : {}),
+    ...(current.nodeDraining ? { nodeDraining: true as const } : {}),
     status,
     availableAt,
     phase: current.phase,
@@ -91,7 +106,26 @@ export function decideGameServerWrite(
     updatedAt: now,
     expiresAt: ttlSeconds(lastHeartbeatAt, settings),
   };
-  return { kind: 'write', item: withPhase(item, laterPhase(current.phase, phaseOfEvent(event.event)), now, settings) };
+  return { kind: 'write', item: withPhase(item, laterPhase(current.phase, phaseOfEvent(event.event)), now, settings, node) };
+}
+
+export type NodeConditionDecision = { kind: 'write'; item: GameServerItem } | { kind: 'ignore' };
+
+/**
+ * What a change of its node's state does to a stored server (pure): the node-drain sweep's
+ * decision. Only active pods are affected: drained -> `draining` with `nodeDraining` (claim kept,
+ * out of the pool); un-drained -> back to available/claimed/busy as the claim fields say. A pod
+ * that is itself draining or terminated stays as it is. `ignore` when the record already agrees.
+ */
+export function decideNodeConditionWrite(
+  stored: GameServerItem,
+  node: NodeCondition,
+  now: number,
+  settings: LifecycleSettings,
+): NodeConditionDecision {
+  if (stored.phase !== 'active') return { kind: 'ignore' };
+  if ((stored.nodeDraining === true) === node.drained) return { kind: 'ignore' };
+  return { kind: 'write', item: withPhase({ ...stored, version: stored.version + 1, updatedAt: now }, 'active', now, settings, node) };
 }
 
 /** The pod's self-description: every event carries it whole, and the newest one wins. */
@@ -112,16 +146,35 @@ function describe(event: GameServerLifecycleEvent, settings: LifecycleSettings) 
   };
 }
 
-/** Leaving the active phase takes the server out of the pool for good; the claim stays visible. */
-function withPhase(item: GameServerItem, phase: Phase, now: number, settings: LifecycleSettings): GameServerItem {
-  if (phase === 'active') return { ...item, phase };
+/**
+ * Sets the phase and the status that follows from it and from the node. Leaving the active phase
+ * takes the server out of the pool for good; the claim stays visible. An active server on a
+ * drained node is out of the pool until the node is un-drained (`nodeDraining` records why).
+ */
+function withPhase(item: GameServerItem, phase: Phase, now: number, settings: LifecycleSettings, node: NodeCondition): GameServerItem {
+  const { nodeDraining: wasNodeDraining, ...rest } = item;
+  if (phase === 'active') {
+    if (node.drained) return { ...rest, phase, status: 'draining', availableAt: NEVER, nodeDraining: true };
+    return wasNodeDraining ? { ...rest, phase, ...claimDrivenState(rest) } : { ...rest, phase };
+  }
   const status: GameServerStatus = phase;
   const ended = phase === 'terminated';
   return {
-    ...item,
+    ...rest,
     phase,
     status,
     availableAt: NEVER,
     ...(ended ? { expiresAt: ttlSeconds(now, settings) } : {}),
   };
+}
+
+/**
+ * The status of an active server as its claim fields say (they stay untouched while its node is
+ * drained: release and confirm refuse a draining server): claimed under a lease (claimable again
+ * when the lease runs out), busy, or available (at once, like a new pod).
+ */
+function claimDrivenState(item: GameServerItem): Pick<GameServerItem, 'status' | 'availableAt'> {
+  if (item.claimId === undefined) return { status: 'available', availableAt: 0 };
+  if (item.leaseExpiresAt !== undefined) return { status: 'claimed', availableAt: item.leaseExpiresAt };
+  return { status: 'busy', availableAt: NEVER };
 }

@@ -1,0 +1,99 @@
+import type { Claim, GameServer } from '../../schemas/http';
+
+export type ApiResult<T> =
+  | { ok: true; status: number; body: T }
+  /** status 0: no HTTP answer (network error, timeout). */
+  | { ok: false; status: number; code: string; message: string; retryAfterSeconds?: number };
+
+export interface InventoryApiOptions {
+  /** e.g. https://abc.execute-api.us-west-2.amazonaws.com or http://127.0.0.1:3000 */
+  baseUrl: string;
+  apiKey: string;
+  /** Per request (default 10 s). */
+  timeoutMs?: number;
+}
+
+export interface ClaimRequest {
+  claimId: string;
+  count: number;
+  region?: string;
+  group?: string;
+  labels?: Record<string, string>;
+  distinctNodes?: boolean;
+  leaseSeconds?: number;
+}
+
+/** The inventory's HTTP API, as the pods call it: a Bearer API key, JSON in and out. */
+export class InventoryApiClient {
+  private readonly baseUrl: string;
+
+  constructor(private readonly options: InventoryApiOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+  }
+
+  claim(request: ClaimRequest): Promise<ApiResult<Claim & { replayed: boolean }>> {
+    return this.call('POST', '/claim-gs', request);
+  }
+
+  confirm(claimId: string): Promise<ApiResult<Claim>> {
+    return this.call('POST', `/claims/${encodeURIComponent(claimId)}/confirm`);
+  }
+
+  release(claimId: string): Promise<ApiResult<Claim & { released: string[] }>> {
+    return this.call('POST', `/claims/${encodeURIComponent(claimId)}/release`);
+  }
+
+  getClaim(claimId: string): Promise<ApiResult<Claim>> {
+    return this.call('GET', `/claims/${encodeURIComponent(claimId)}`);
+  }
+
+  /** GET /get-available-gs: servers claimable now. */
+  listAvailable(query: { region?: string; group?: string; limit?: number; labels?: Record<string, string> } = {}): Promise<ApiResult<{ servers: GameServer[] }>> {
+    const params = new URLSearchParams();
+    if (query.region) params.set('region', query.region);
+    if (query.group) params.set('group', query.group);
+    if (query.limit) params.set('limit', String(query.limit));
+    for (const [key, value] of Object.entries(query.labels ?? {})) params.set(`label.${key}`, value);
+    const search = params.toString();
+    return this.call('GET', `/get-available-gs${search ? `?${search}` : ''}`);
+  }
+
+  getGameServer(endpoint: string): Promise<ApiResult<GameServer>> {
+    return this.call('GET', `/gs/${encodeURIComponent(endpoint)}`);
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.options.apiKey}`,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+      });
+    } catch (error) {
+      return { ok: false, status: 0, code: 'network', message: `${method} ${path}: ${(error as Error).message}` };
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (response.ok) return { ok: true, status: response.status, body: parsed as T };
+    const error = (parsed as { error?: { code?: string; message?: string; details?: { retryAfterSeconds?: number } } } | undefined)?.error;
+    const retryAfter = Number(response.headers.get('retry-after') ?? error?.details?.retryAfterSeconds);
+    return {
+      ok: false,
+      status: response.status,
+      code: error?.code ?? `http.${response.status}`,
+      message: error?.message ?? (text.slice(0, 200) || response.statusText),
+      ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
+    };
+  }
+}

@@ -1,0 +1,83 @@
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import resources from '../../infra/resources.cjs';
+import { NodeItemSchema, type NodeItem } from '../../schemas/items';
+import type { Deps } from '../deps';
+import { isConditionFailure } from '../dynamo';
+
+type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
+
+export async function getNode(deps: RepoDeps, node: string): Promise<NodeItem | undefined> {
+  const result = await deps.ddb.send(new GetCommand({ TableName: deps.config.tables.nodes, Key: { node }, ConsistentRead: true }));
+  return result.Item ? NodeItemSchema.parse(result.Item) : undefined;
+}
+
+/** Reads several node records (consistent), one round trip per 100; nodes without a record are absent. */
+export async function getNodes(deps: RepoDeps, nodes: string[]): Promise<Map<string, NodeItem>> {
+  const found = new Map<string, NodeItem>();
+  const table = deps.config.tables.nodes;
+  const unique = [...new Set(nodes)];
+  for (let i = 0; i < unique.length; i += 100) {
+    let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((node) => ({ node }));
+    while (keys && keys.length > 0) {
+      const result: BatchGetCommandOutput = await deps.ddb.send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      for (const item of result.Responses?.[table] ?? []) found.set(item.node, NodeItemSchema.parse(item));
+      keys = result.UnprocessedKeys?.[table]?.Keys;
+    }
+  }
+  return found;
+}
+
+/** The node record's version condition: unchanged since read, or (undefined) still absent. */
+function nodeVersionCondition(expectedVersion: number | undefined): {
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+} {
+  return expectedVersion === undefined
+    ? { ConditionExpression: 'attribute_not_exists(#node)', ExpressionAttributeNames: { '#node': 'node' } }
+    : {
+        ConditionExpression: '#version = :nodeVersion',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':nodeVersion': expectedVersion },
+      };
+}
+
+/** Writes the node record if it is still at `expectedVersion` (undefined: if it does not exist). */
+export async function putNodeIfVersion(deps: RepoDeps, item: NodeItem, expectedVersion: number | undefined): Promise<'written' | 'conflict'> {
+  try {
+    await deps.ddb.send(new PutCommand({ TableName: deps.config.tables.nodes, Item: item, ...nodeVersionCondition(expectedVersion) }));
+    return 'written';
+  } catch (error) {
+    if (isConditionFailure(error)) return 'conflict';
+    throw error;
+  }
+}
+
+/**
+ * Endpoints of the game-server records that name `node`, from the `by-node` index (keys only:
+ * the caller reads the records themselves, consistently). A Query per page of the node's servers,
+ * never a Scan. The index may lag behind the table: a record written a moment ago may be missing
+ * (see lib/nodes/drain.ts for why that is covered).
+ */
+export async function queryEndpointsOnNode(deps: RepoDeps, node: string): Promise<string[]> {
+  const index = resources.NODE_INDEX;
+  const endpoints: string[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const result: QueryCommandOutput = await deps.ddb.send(
+      new QueryCommand({
+        TableName: deps.config.tables.gameServers,
+        IndexName: index.indexName,
+        KeyConditionExpression: '#node = :node',
+        ExpressionAttributeNames: { '#node': index.partitionKey },
+        ExpressionAttributeValues: { ':node': node },
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const item of result.Items ?? []) endpoints.push(item.endpoint as string);
+    startKey = result.LastEvaluatedKey;
+  } while (startKey);
+  return endpoints;
+}

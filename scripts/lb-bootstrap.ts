@@ -1,0 +1,170 @@
+// lb-bootstrap: what a UDP load-balancer pod runs at start-up. Claims game servers on distinct
+// nodes, writes the nginx stream config, reports the load balancer, releases on SIGTERM.
+//   npm run lb-bootstrap -- --api-url http://127.0.0.1:3000 --api-key lb-local-key --listen 127.0.0.1:7000 \
+//     --config /tmp/lb/stream.conf --node node-a --pod-uid lb-1 --region us-west
+// See `npm run lb-bootstrap -- --help` and docs/CLIENTS.md.
+import './local/env-defaults';
+import { readFile } from 'node:fs/promises';
+import {
+  claimServersForLoadBalancer,
+  ClaimWatcher,
+  generationUid,
+  InventoryApiClient,
+  LoadBalancerReporter,
+  renderForClaim,
+  writeFileAtomic,
+  type LoadBalancerIdentity,
+} from '../lib/agent';
+import type { GameServer } from '../schemas/http';
+import { LB_BOOTSTRAP_OPTIONS } from './clients/specs';
+import { loggerFrom, parseCommandLine, parseLabels, parseNumber, runCommand, senderFrom, usage, UsageError } from './clients/options';
+
+
+const SUMMARY = `Claims game servers on distinct nodes (one POST /claim-gs, claim id from the pod identity, then
+confirm), writes the nginx stream config, reports the load balancer "ready" with its targets, and on
+SIGTERM reports "terminating" and releases the claim. When not enough servers are available it
+retries with exponential backoff and jitter until the deadline, then exits 1 saying why.`;
+
+await runCommand('lb-bootstrap', async () => {
+  const cli = parseCommandLine(LB_BOOTSTRAP_OPTIONS, process.argv.slice(2), process.env);
+  if (cli.help) {
+    process.stdout.write(usage('lb-bootstrap', SUMMARY, LB_BOOTSTRAP_OPTIONS));
+    return 0;
+  }
+  const logger = loggerFrom('lb-bootstrap', cli);
+  const startedAt = Date.now();
+  const api = new InventoryApiClient({ baseUrl: cli.required('api-url'), apiKey: cli.required('api-key') });
+  const podUid = cli.required('pod-uid');
+  const configPath = cli.value('config')!;
+  const listen = cli.value('listen')!;
+  const region = cli.value('region');
+
+  // Checked before claiming: a misconfigured reporter must not hold servers.
+  const once = cli.flag('once');
+  const listenPort = listen.split(':').pop()!;
+  const endpoint = cli.value('endpoint') ?? (process.env.POD_IP ? `${process.env.POD_IP}:${listenPort}` : undefined);
+  if (!once && !endpoint) throw new UsageError('--endpoint (or LB_ENDPOINT, or POD_IP) is required to report the load balancer');
+  if (!once && !region) throw new UsageError('--region (or LB_REGION) is required to report the load balancer');
+  const identity: LoadBalancerIdentity | undefined = once
+    ? undefined
+    : {
+        endpoint: endpoint!,
+        region: region!,
+        node: cli.required('node'),
+        // This run's generation: a restarted container reports as a newer load balancer.
+        podUid: generationUid(podUid, startedAt),
+        ...(cli.value('public-endpoint') ? { publicEndpoint: cli.value('public-endpoint')! } : {}),
+      };
+  const sender = identity ? senderFrom(cli, process.env, logger) : undefined;
+  const reporter =
+    identity && sender
+      ? new LoadBalancerReporter({
+          identity,
+          sender,
+          heartbeatIntervalMs: parseNumber('heartbeat-seconds', cli.value('heartbeat-seconds'), { min: 0.05, max: 3600 })! * 1000,
+          logger,
+        })
+      : undefined;
+
+  const upstreamAddress = cli.value('upstream-address');
+  if (upstreamAddress !== 'endpoint' && upstreamAddress !== 'publicEndpoint') throw new UsageError('--upstream-address must be endpoint or publicEndpoint');
+  const templatePath = cli.value('template');
+  const template = templatePath ? await readFile(templatePath, 'utf8') : undefined;
+  const labels = parseLabels(cli.list('label'));
+  const leaseSeconds = parseNumber('lease-seconds', cli.value('lease-seconds'), { min: 1, max: 3600 });
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const result = await claimServersForLoadBalancer({
+    api,
+    podUid,
+    count: parseNumber('count', cli.value('count'), { min: 1, max: 10 })!,
+    ...(region ? { region } : {}),
+    ...(cli.value('group') ? { group: cli.value('group')! } : {}),
+    ...(labels ? { labels } : {}),
+    ...(leaseSeconds !== undefined ? { leaseSeconds } : {}),
+    deadlineMs: parseNumber('deadline-seconds', cli.value('deadline-seconds'), { max: 86_400 })! * 1000,
+    backoff: {
+      baseMs: parseNumber('retry-base-ms', cli.value('retry-base-ms'), { min: 1 })!,
+      maxMs: parseNumber('retry-max-ms', cli.value('retry-max-ms'), { min: 1 })!,
+    },
+    logger,
+    signal: abort.signal,
+  });
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  if (!result.ok) {
+    process.stderr.write(`lb-bootstrap: could not claim ${cli.value('count')} game servers: ${result.reason}\n`);
+    return 1;
+  }
+  const claimId = result.claimId;
+  const render = (servers: GameServer[]) =>
+    renderForClaim(claimId, servers, {
+      upstreamName: cli.value('upstream-name')!,
+      listen,
+      proxyTimeout: cli.value('proxy-timeout')!,
+      maxFails: parseNumber('max-fails', cli.value('max-fails'), { max: 100 })!,
+      failTimeout: cli.value('fail-timeout')!,
+      upstreamAddress,
+      ...(template !== undefined ? { template } : {}),
+    });
+  const rendered = render(result.servers);
+  await writeFileAtomic(configPath, rendered.config);
+  logger.info('config written', { config: configPath, claimId, targets: rendered.targets, replayed: result.replayed, attempts: result.attempts });
+  process.stdout.write(`claimed ${rendered.targets.join(' ')} (claim ${claimId}); nginx config at ${configPath}\n`);
+  if (!reporter || !sender) return 0;
+
+  await reporter.start(rendered.targets);
+
+  const pidFile = cli.value('nginx-pid-file');
+  const reloadNginx = async () => {
+    if (!pidFile) return;
+    try {
+      const pid = Number.parseInt((await readFile(pidFile, 'utf8')).trim(), 10);
+      process.kill(pid, 'SIGHUP');
+      logger.info('nginx reloaded', { pid });
+    } catch (error) {
+      logger.error('nginx not reloaded', { pidFile, error: (error as Error).message });
+    }
+  };
+  // Until SIGTERM (or until every claimed server is gone: then exit 1, and the restarted pod
+  // releases this claim and makes a new one).
+  const watchSeconds = parseNumber('watch-seconds', cli.value('watch-seconds'), { max: 3600 })!;
+  const ended = await new Promise<NodeJS.Signals | 'all-lost'>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+    if (watchSeconds === 0) return;
+    const watcher = new ClaimWatcher({
+      api,
+      claimId,
+      servers: result.servers,
+      intervalMs: watchSeconds * 1000,
+      logger,
+      onChange: async (usable) => {
+        const updated = render(usable);
+        await writeFileAtomic(configPath, updated.config);
+        process.stdout.write(`upstreams now ${updated.targets.join(' ')}\n`);
+        await reloadNginx();
+        await reporter.updateTargets(updated.targets);
+      },
+      onAllLost: () => resolve('all-lost'),
+    });
+    watcher.start();
+    process.once('SIGTERM', () => watcher.stop());
+    process.once('SIGINT', () => watcher.stop());
+  });
+  if (ended === 'all-lost') {
+    process.stderr.write('lb-bootstrap: every claimed game server is gone; exiting so that the pod restarts and claims anew\n');
+    await reporter.terminate();
+    sender.close();
+    return 1;
+  }
+  logger.info('shutting down', { signal: ended, claimId });
+  await reporter.terminate();
+  const released = await api.release(claimId);
+  if (released.ok) logger.info('claim released', { claimId, released: released.body.released });
+  else logger.error('claim not released', { claimId, status: released.status, error: released.message });
+  sender.close();
+  return released.ok || released.status === 404 ? 0 : 1;
+});
