@@ -35,7 +35,7 @@ const CLAIM_RECORD_RETENTION_MS = 7 * 86_400_000;
 const SETTLE_POLLS = 20;
 const SETTLE_POLL_MS = 50;
 /** Under contention, how often and after how long a claimer looks again at a pool that seemed empty. */
-const MAX_EMPTY_RETRIES = 3;
+const MAX_EMPTY_RETRIES = 5;
 const EMPTY_RETRY_MS = 40;
 /** Past this age an incomplete record is reported as it stands: its attempt is long over. */
 const SETTLE_WINDOW_MS = 30_000;
@@ -142,7 +142,7 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
       // shortly before calling the pool empty.
       emptyRetries++;
       cache.invalidate(filter);
-      await new Promise((resolve) => setTimeout(resolve, EMPTY_RETRY_MS * (0.5 + Math.random())));
+      await new Promise((resolve) => setTimeout(resolve, EMPTY_RETRY_MS * 2 ** (emptyRetries - 1) * (0.5 + Math.random())));
       continue;
     }
     if (!candidates) {

@@ -15,3 +15,12 @@ export function freshUntil(source: 'v1' | 'legacy', heartbeatAt: number, setting
 export function ttlSeconds(from: number, settings: LivenessSettings): number {
   return Math.ceil((from + settings.retentionMs) / 1000);
 }
+
+/**
+ * TTL of a live pod's record: its last heartbeat plus the retention, so that records of pods
+ * that vanished without a word are collected. Legacy pods never heartbeat: their records are
+ * kept until they terminate.
+ */
+export function liveRecordTtl(source: 'v1' | 'legacy', heartbeatAt: number, settings: LivenessSettings): { expiresAt?: number } {
+  return source === 'legacy' ? {} : { expiresAt: ttlSeconds(heartbeatAt, settings) };
+}

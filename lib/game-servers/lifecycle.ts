@@ -1,7 +1,7 @@
 import { NEVER, type GameServerItem, type GameServerStatus } from '../../schemas/items';
 import type { GameServerLifecycleEvent } from '../events/normalize';
 import { decideOrdering, laterPhase, phaseOfEvent, type Phase } from '../events/ordering';
-import { freshUntil, ttlSeconds, type LivenessSettings } from '../events/liveness';
+import { freshUntil, liveRecordTtl, ttlSeconds, type LivenessSettings } from '../events/liveness';
 import { availabilityKeys } from './availability-keys';
 
 export interface LifecycleSettings extends LivenessSettings {
@@ -77,7 +77,7 @@ export function decideGameServerWrite(
       availableAt: 0,
       version,
       updatedAt: now,
-      expiresAt: ttlSeconds(heartbeatAt, settings),
+      ...liveRecordTtl(event.source, heartbeatAt, settings),
     };
     return { kind: 'write', item: withPhase(item, phaseOfEvent(event.event), now, settings, node) };
   }
@@ -104,7 +104,7 @@ export function decideGameServerWrite(
     freshUntil: freshUntil(event.source, lastHeartbeatAt, settings),
     version,
     updatedAt: now,
-    expiresAt: ttlSeconds(lastHeartbeatAt, settings),
+    ...liveRecordTtl(event.source, lastHeartbeatAt, settings),
   };
   return { kind: 'write', item: withPhase(item, laterPhase(current.phase, phaseOfEvent(event.event)), now, settings, node) };
 }

@@ -1,7 +1,7 @@
 import type { LoadBalancerItem } from '../../schemas/items';
 import type { LoadBalancerLifecycleEvent } from '../events/normalize';
 import { decideOrdering, laterPhase, phaseOfEvent } from '../events/ordering';
-import { freshUntil, ttlSeconds, type LivenessSettings } from '../events/liveness';
+import { freshUntil, liveRecordTtl, ttlSeconds, type LivenessSettings } from '../events/liveness';
 
 export type LoadBalancerDecision =
   | { kind: 'write'; item: LoadBalancerItem }
@@ -66,7 +66,7 @@ export function decideLoadBalancerWrite(
       fleet: 'lb',
       version,
       updatedAt: now,
-      expiresAt: ttlSeconds(phase === 'terminated' ? now : lastHeartbeatAt, settings),
+      ...(phase === 'terminated' ? { expiresAt: ttlSeconds(now, settings) } : liveRecordTtl(event.source, lastHeartbeatAt, settings)),
     },
   };
 }

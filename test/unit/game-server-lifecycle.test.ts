@@ -98,8 +98,16 @@ describe('decideGameServerWrite', () => {
     expect(fresh.leaseExpiresAt).toBeUndefined();
   });
 
-  it('legacy pods, which never heartbeat, stay fresh until they terminate', () => {
-    expect(fold([gsEvent({ source: 'legacy' })])!.freshUntil).toBe(NEVER);
+  it('legacy pods, which never heartbeat, stay fresh and are kept (no TTL) until they terminate', () => {
+    const live = fold([gsEvent({ source: 'legacy' })])!;
+    expect(live.freshUntil).toBe(NEVER);
+    expect(live.expiresAt).toBeUndefined();
+    const ended = fold([gsEvent({ source: 'legacy' }), gsEvent({ source: 'legacy', podUid: 'legacy-2', event: 'terminating', sentAt: T0 + 1 })])!;
+    expect(ended).toMatchObject({ status: 'terminated', expiresAt: Math.ceil((NOW + 86_400_000) / 1000) });
+  });
+
+  it('a v1 pod\'s record expires (TTL) a retention period after its last heartbeat', () => {
+    expect(fold([gsEvent({ sentAt: T0 })])!.expiresAt).toBe(Math.ceil((T0 + 86_400_000) / 1000));
   });
 
   it('caps a heartbeat from a pod whose clock runs ahead at the current time', () => {
