@@ -135,8 +135,8 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('## Candidate strategies across function instances (lib claim path, one instance per claimer)');
   out.push('');
   out.push(
-    'The shipped CandidateCache lists every shard and keeps the 100 oldest-available servers, so separate instances hold the same candidates and lose races to each other; ' +
-      'the prototype (bench/lib/random-shard-candidates.ts, not shipped) lists one random shard per refresh. Same pool shape and concurrency, AVAILABILITY_SHARDS=16.',
+    'The shipped CandidateCache lists one random shard per refresh (page of 100; the whole pool only when that page cannot form the set), so separate instances hold different candidates; ' +
+      'the prototype it grew from (bench/lib/random-shard-candidates.ts) does the same with pages of 50 and no hold-back. Same pool shape and concurrency, AVAILABILITY_SHARDS=16.',
   );
   out.push('');
   out.push(

@@ -9,7 +9,7 @@ import { RandomShardCandidates } from '../lib/random-shard-candidates';
 import { BENCH_LEASE_SECONDS } from './claims';
 
 export const CANDIDATE_SHARDS = 16;
-export const SHIPPED = 'shipped CandidateCache (every shard, oldest 100)';
+export const SHIPPED = 'shipped CandidateCache (one random shard per refresh, page of 100; whole pool as fallback)';
 export const PROTOTYPE = 'prototype: one random shard per refresh, page of 50';
 
 /**
