@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
   return error instanceof ConditionalCheckFailedException || (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
@@ -9,20 +10,30 @@ export function isTransactionCanceled(error: unknown): error is TransactionCance
 }
 
 /**
- * Optimistic-lock condition: the item is written only if nobody changed it since it was read
- * (`version` unchanged), or, for a first write, if it still does not exist.
+ * Writes a whole item if nobody changed it since it was read (`version` still `expectedVersion`),
+ * or, for a first write (`expectedVersion` undefined), if no item has its key yet. Returns
+ * 'conflict' when someone else (another event, a claim) wrote it in between: the caller reads
+ * again and decides again.
  */
-export function versionCondition(expectedVersion: number | undefined): {
-  ConditionExpression: string;
-  ExpressionAttributeNames: Record<string, string>;
-  ExpressionAttributeValues?: Record<string, unknown>;
-} {
-  if (expectedVersion === undefined) {
-    return { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'endpoint' } };
+export async function putIfVersion(
+  ddb: DynamoDBDocumentClient,
+  table: { name: string; key: string },
+  item: Record<string, unknown>,
+  expectedVersion: number | undefined,
+): Promise<'written' | 'conflict'> {
+  const condition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> } =
+    expectedVersion === undefined
+      ? { ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': table.key } }
+      : {
+          ConditionExpression: '#version = :expectedVersion',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expectedVersion': expectedVersion },
+        };
+  try {
+    await ddb.send(new PutCommand({ TableName: table.name, Item: item, ...condition }));
+    return 'written';
+  } catch (error) {
+    if (isConditionFailure(error)) return 'conflict';
+    throw error;
   }
-  return {
-    ConditionExpression: '#version = :expectedVersion',
-    ExpressionAttributeNames: { '#version': 'version' },
-    ExpressionAttributeValues: { ':expectedVersion': expectedVersion },
-  };
 }

@@ -2,7 +2,6 @@ import {
   BatchGetCommand,
   type BatchGetCommandOutput,
   GetCommand,
-  PutCommand,
   QueryCommand,
   type QueryCommandOutput,
   UpdateCommand,
@@ -11,7 +10,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import resources from '../../infra/resources.cjs';
 import { GameServerItemSchema, NEVER, type GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { isConditionFailure, versionCondition } from '../dynamo';
+import { isConditionFailure, putIfVersion } from '../dynamo';
 import { indexForPool, poolPartitionKey } from './availability-keys';
 import type { ServerFilter } from './select';
 
@@ -51,15 +50,7 @@ export async function putGameServerIfVersion(
   item: GameServerItem,
   expectedVersion: number | undefined,
 ): Promise<'written' | 'conflict'> {
-  try {
-    await deps.ddb.send(
-      new PutCommand({ TableName: deps.config.tables.gameServers, Item: item, ...versionCondition(expectedVersion) }),
-    );
-    return 'written';
-  } catch (error) {
-    if (isConditionFailure(error)) return 'conflict';
-    throw error;
-  }
+  return putIfVersion(deps.ddb, { name: deps.config.tables.gameServers, key: 'endpoint' }, item, expectedVersion);
 }
 
 export interface AvailablePageQuery extends ServerFilter {

@@ -1,8 +1,8 @@
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import resources from '../../infra/resources.cjs';
 import { LoadBalancerItemSchema, type LoadBalancerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { isConditionFailure, versionCondition } from '../dynamo';
+import { putIfVersion } from '../dynamo';
 
 type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
 
@@ -19,15 +19,7 @@ export async function putLoadBalancerIfVersion(
   item: LoadBalancerItem,
   expectedVersion: number | undefined,
 ): Promise<'written' | 'conflict'> {
-  try {
-    await deps.ddb.send(
-      new PutCommand({ TableName: deps.config.tables.loadBalancers, Item: item, ...versionCondition(expectedVersion) }),
-    );
-    return 'written';
-  } catch (error) {
-    if (isConditionFailure(error)) return 'conflict';
-    throw error;
-  }
+  return putIfVersion(deps.ddb, { name: deps.config.tables.loadBalancers, key: 'endpoint' }, item, expectedVersion);
 }
 
 /**

@@ -1,8 +1,8 @@
-import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import resources from '../../infra/resources.cjs';
 import { NodeItemSchema, type NodeItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { isConditionFailure } from '../dynamo';
+import { putIfVersion } from '../dynamo';
 
 type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
 
@@ -29,30 +29,9 @@ export async function getNodes(deps: RepoDeps, nodes: string[]): Promise<Map<str
   return found;
 }
 
-/** The node record's version condition: unchanged since read, or (undefined) still absent. */
-function nodeVersionCondition(expectedVersion: number | undefined): {
-  ConditionExpression: string;
-  ExpressionAttributeNames: Record<string, string>;
-  ExpressionAttributeValues?: Record<string, unknown>;
-} {
-  return expectedVersion === undefined
-    ? { ConditionExpression: 'attribute_not_exists(#node)', ExpressionAttributeNames: { '#node': 'node' } }
-    : {
-        ConditionExpression: '#version = :nodeVersion',
-        ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: { ':nodeVersion': expectedVersion },
-      };
-}
-
 /** Writes the node record if it is still at `expectedVersion` (undefined: if it does not exist). */
 export async function putNodeIfVersion(deps: RepoDeps, item: NodeItem, expectedVersion: number | undefined): Promise<'written' | 'conflict'> {
-  try {
-    await deps.ddb.send(new PutCommand({ TableName: deps.config.tables.nodes, Item: item, ...nodeVersionCondition(expectedVersion) }));
-    return 'written';
-  } catch (error) {
-    if (isConditionFailure(error)) return 'conflict';
-    throw error;
-  }
+  return putIfVersion(deps.ddb, { name: deps.config.tables.nodes, key: 'node' }, item, expectedVersion);
 }
 
 /**
