@@ -117,14 +117,14 @@ export interface ClaimServerUpdate {
   /** The claim attempt, recorded on the server (see ClaimItem.attemptId). */
   attemptId: string;
   now: number;
-  /** A leased claim; absent: straight to busy (set-gs-busy). */
-  leaseExpiresAt?: number;
+  /** End of the lease; also the server's availableAt, so the index offers it again from then. */
+  leaseExpiresAt: number;
   /** What the claimer saw when it picked the server; the write holds only if it still holds. */
   expect: ServerFilter & { node?: string };
 }
 
 /**
- * The conditional update that claims one server, for use alone or inside a transaction.
+ * The conditional update that claims one server under a lease (claimServer sends it).
  * Condition clauses:
  * - exists:    the record is there (a missing one is "not found", not "taken");
  * - claimable: availableAt <= now, i.e. available, or claimed with a lease that has run out.
@@ -132,8 +132,8 @@ export interface ClaimServerUpdate {
  * - fresh:     heartbeated within the timeout (freshUntil > now);
  * - node, region, group, labels: still the server the claimer picked (a new pod may have taken
  *              over the endpoint since the listing), so distinct-node guarantees hold at write time.
- * Effect: status claimed (with lease; availableAt = lease expiry, so the index offers it again
- * when the lease runs out) or busy (availableAt = NEVER).
+ * Effect: status claimed under the lease; availableAt = lease expiry, so the index offers the
+ * server again when the lease runs out.
  */
 export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) {
   const names: Record<string, string> = {
@@ -152,6 +152,8 @@ export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) 
     ':now': update.now,
     ':claimId': update.claimId,
     ':attempt': update.attemptId,
+    ':claimed': 'claimed',
+    ':lease': update.leaseExpiresAt,
     ':one': 1,
   };
   const clauses = {
@@ -173,24 +175,12 @@ export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) 
     clauses[`label${i}`] = `#labels.#lk${i} = :lv${i}`;
   });
 
-  let set =
-    '#status = :status, #claimId = :claimId, #claimAttempt = :attempt, #claimedAt = :now, #availableAt = :availableAt, #version = #version + :one, #updatedAt = :now';
-  let remove = '';
-  if (update.leaseExpiresAt !== undefined) {
-    values[':status'] = 'claimed';
-    values[':availableAt'] = update.leaseExpiresAt;
-    values[':lease'] = update.leaseExpiresAt;
-    set += ', #leaseExpiresAt = :lease';
-  } else {
-    values[':status'] = 'busy';
-    values[':availableAt'] = NEVER;
-    remove = ' REMOVE #leaseExpiresAt';
-  }
   return {
     TableName: tableName,
     Key: { endpoint: update.endpoint },
     ConditionExpression: Object.values(clauses).join(' AND '),
-    UpdateExpression: `SET ${set}${remove}`,
+    UpdateExpression:
+      'SET #status = :claimed, #claimId = :claimId, #claimAttempt = :attempt, #claimedAt = :now, #leaseExpiresAt = :lease, #availableAt = :lease, #version = #version + :one, #updatedAt = :now',
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
