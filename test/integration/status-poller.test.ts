@@ -6,6 +6,7 @@ import { makeHandler } from '../../functions/status-poller';
 import { applyLifecycleEvent } from '../../lib/events/apply';
 import { getGameServer } from '../../lib/game-servers/repo';
 import { getLoadBalancer } from '../../lib/load-balancers/repo';
+import { getNode } from '../../lib/nodes/repo';
 import { NEVER, type GameServerItem } from '../../schemas/items';
 import { LEGACY_GS_BODY, LEGACY_LB_BODY, T0, gsEvent, v1Message } from '../fixtures/events';
 import { historyWithDelivery } from '../fixtures/event-sequences';
@@ -79,6 +80,18 @@ describe('status-poller', () => {
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'poison' }, { itemIdentifier: 'not-json' }] });
     expect((await getGameServer(t.deps, '10.1.0.2:7777'))?.status).toBe('available');
     expect((await getGameServer(t.deps, '10.1.0.3:7777'))?.status).toBe('available');
+  });
+
+  it('reports malformed node events as batch item failures and writes no node record', async () => {
+    const node = 'node-malformed-1';
+    const bad = [
+      { v: 1, kind: 'node', event: 'exploded', node, sentAt: new Date(T0).toISOString() },
+      { v: 1, kind: 'node', event: 'draining', node, sentAt: 'yesterday' },
+      { v: 1, kind: 'node', event: 'draining', sentAt: new Date(T0).toISOString() },
+    ].map((body, i) => sqsRecord(JSON.stringify(body), { messageId: `bad-node-${i}` }));
+    const response = await handler(sqsEvent(bad), context);
+    expect(response).toEqual({ batchItemFailures: bad.map((r) => ({ itemIdentifier: r.messageId })) });
+    expect(await getNode(t.deps, node)).toBeUndefined();
   });
 
   it('a duplicated ready never undoes a claim', async () => {

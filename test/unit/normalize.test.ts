@@ -114,6 +114,36 @@ describe('normalizeStatusMessage', () => {
     expect(result.ok ? '' : result.reason).toContain(reason);
   });
 
+  const nodeMessage = (overrides: Record<string, unknown> = {}) => ({
+    v: 1,
+    kind: 'node',
+    event: 'draining',
+    node: 'ip-10-0-0-12.ec2.internal',
+    sentAt: new Date(T0).toISOString(),
+    seq: 3,
+    ...overrides,
+  });
+
+  it('accepts a v1 node event', () => {
+    expect(normalize(nodeMessage({ reason: 'spot-interruption' }))).toEqual({
+      ok: true,
+      event: { kind: 'node', event: 'draining', node: 'ip-10-0-0-12.ec2.internal', sentAt: T0, seq: 3, reason: 'spot-interruption' },
+    });
+  });
+
+  it.each([
+    ['an unknown node event', nodeMessage({ event: 'terminating' }), 'event'],
+    ['a missing node', nodeMessage({ node: undefined }), 'node'],
+    ['a bad node name', nodeMessage({ node: '-bad name' }), 'node'],
+    ['a bad sentAt', nodeMessage({ sentAt: 'soon' }), 'sentAt'],
+    ['a negative seq', nodeMessage({ seq: -1 }), 'seq'],
+    ['an unknown drain reason', nodeMessage({ reason: 'boredom' }), 'reason'],
+  ])('rejects a node event with %s', (_name, body, reason) => {
+    const result = normalize(body);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.reason).toContain(reason);
+  });
+
   it('rejects a legacy message without a SentTimestamp', () => {
     expect(normalizeStatusMessage({ body: LEGACY_GS_BODY, sentTimestamp: Number.NaN })).toEqual({
       ok: false,
