@@ -1,5 +1,5 @@
 import { createDeps, type Deps } from '../lib/deps';
-import { toLoadBalancer } from '../lib/game-servers/view';
+import { toLoadBalancer } from '../lib/load-balancers/view';
 import { httpHandler } from '../lib/http';
 import { queryActiveLoadBalancers } from '../lib/load-balancers/repo';
 import { LoadBalancerQuerySchema } from '../schemas/http';

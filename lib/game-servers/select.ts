@@ -6,16 +6,6 @@ export interface ServerFilter {
   labels?: Record<string, string>;
 }
 
-/** Whether a server matches a request's region, group and every requested label. */
-export function matchesFilter(item: GameServerItem, filter: ServerFilter): boolean {
-  if (filter.region !== undefined && item.region !== filter.region) return false;
-  if (filter.group !== undefined && item.group !== filter.group) return false;
-  for (const [key, value] of Object.entries(filter.labels ?? {})) {
-    if (item.labels?.[key] !== value) return false;
-  }
-  return true;
-}
-
 /** Keeps the first server of each node, in order, up to `limit`. */
 export function onePerNode(items: GameServerItem[], limit: number): GameServerItem[] {
   const seen = new Set<string>();

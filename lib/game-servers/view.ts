@@ -1,5 +1,5 @@
-import { NEVER, type GameServerItem, type GameServerStatus, type LoadBalancerItem } from '../../schemas/items';
-import type { GameServer, LoadBalancer } from '../../schemas/http';
+import { NEVER, type GameServerItem, type GameServerStatus } from '../../schemas/items';
+import type { GameServer } from '../../schemas/http';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -32,17 +32,5 @@ export function toGameServer(item: GameServerItem, now: number): GameServer {
     ...(item.lifecycle !== undefined ? { lifecycle: item.lifecycle } : {}),
     ...(item.instanceId !== undefined ? { instanceId: item.instanceId } : {}),
     ...(item.freshUntil !== NEVER && item.freshUntil <= now && status !== 'terminated' ? { stale: true } : {}),
-  };
-}
-
-export function toLoadBalancer(item: LoadBalancerItem): LoadBalancer {
-  return {
-    endpoint: item.endpoint,
-    ...(item.publicEndpoint !== undefined ? { publicEndpoint: item.publicEndpoint } : {}),
-    region: item.region,
-    node: item.node,
-    status: item.status,
-    targets: item.targets,
-    lastHeartbeatAt: iso(item.lastHeartbeatAt),
   };
 }

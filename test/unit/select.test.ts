@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { availabilityKeys, indexForPool, shardOf } from '../../lib/game-servers/availability-keys';
-import { byAvailability, matchesFilter, onePerNode, pickCandidates } from '../../lib/game-servers/select';
+import { byAvailability, onePerNode, pickCandidates } from '../../lib/game-servers/select';
 import { effectiveStatus, toGameServer } from '../../lib/game-servers/view';
 import { summarizeInventory } from '../../lib/game-servers/inventory';
 import { NEVER, type GameServerItem } from '../../schemas/items';
@@ -80,17 +80,6 @@ describe('onePerNode and byAvailability', () => {
     const b = server({ endpoint: '10.0.0.1:1', availableAt: 5 });
     const c = server({ endpoint: '10.0.0.9:1', availableAt: 0 });
     expect([a, b, c].sort(byAvailability).map((s) => s.endpoint)).toEqual(['10.0.0.9:1', '10.0.0.1:1', '10.0.0.2:1']);
-  });
-});
-
-describe('matchesFilter', () => {
-  it('requires region, group and every label to match', () => {
-    const item = server({ labels: { map: 'dust', mode: 'ranked' } });
-    expect(matchesFilter(item, { region: 'us-west', group: 'g', labels: { map: 'dust' } })).toBe(true);
-    expect(matchesFilter(item, { labels: { map: 'dust', mode: 'casual' } })).toBe(false);
-    expect(matchesFilter(item, { region: 'eu-west' })).toBe(false);
-    expect(matchesFilter(item, { group: 'h' })).toBe(false);
-    expect(matchesFilter(server(), { labels: { map: 'dust' } })).toBe(false);
   });
 });
 
