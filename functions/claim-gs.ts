@@ -24,6 +24,7 @@ export function makeHandler(deps: Deps) {
       ...(body.labels !== undefined ? { labels: body.labels } : {}),
       distinctNodes: body.distinctNodes ?? body.count > 1,
       leaseSeconds: body.leaseSeconds ?? deps.config.defaultLeaseSeconds,
+      holdSeconds: body.holdSeconds ?? deps.config.defaultHoldSeconds,
       ...(caller ? { caller: caller.role } : {}),
     });
     if (outcome.kind === 'none-available') {

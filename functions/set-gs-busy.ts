@@ -5,11 +5,19 @@ import { httpHandler } from '../lib/http';
 import { EndpointParamsSchema, SetBusyBodySchema } from '../schemas/http';
 import { CLAIMERS } from './roles';
 
-/** POST /set-gs-busy/{endpoint} {claimId?}: an available server -> busy, atomically and idempotently. */
+/**
+ * POST /set-gs-busy/{endpoint} {claimId?, holdSeconds?}: an available server -> busy until the hold
+ * runs out, atomically and idempotently (the same claimId again renews the hold).
+ */
 export function makeHandler(deps: Deps) {
   return httpHandler(deps, { roles: CLAIMERS, params: EndpointParamsSchema, body: SetBusyBodySchema }, async ({ params, body }) => {
-    const result = await setGameServerBusy(deps, { endpoint: params.endpoint, ...(body?.claimId ? { claimId: body.claimId } : {}) });
-    return { statusCode: 200, body: { server: toGameServer(result.server, deps.clock()), claimId: result.claimId } };
+    const result = await setGameServerBusy(deps, {
+      endpoint: params.endpoint,
+      ...(body?.claimId ? { claimId: body.claimId } : {}),
+      ...(body?.holdSeconds !== undefined ? { holdSeconds: body.holdSeconds } : {}),
+    });
+    const server = toGameServer(result.server, deps.clock());
+    return { statusCode: 200, body: { server, claimId: result.claimId, holdExpiresAt: new Date(result.server.holdExpiresAt!).toISOString() } };
   });
 }
 

@@ -64,8 +64,8 @@ const FUNCTIONS = [
     http: { method: 'POST', path: '/claim-gs' },
     access: [
       { table: 'gameServerTable', actions: ['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], indexes: true },
-      // UpdateItem: an attempt that lost a server race withdraws its record.
-      { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
+      // PutItem: the claim record, written once (the commit point); GetItem: retries read it.
+      { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
     ],
   },
   {
@@ -84,6 +84,17 @@ const FUNCTIONS = [
     description: 'Confirms a leased claim: its servers become busy',
     http: { method: 'POST', path: '/claims/{claimId}/confirm' },
     access: [
+      { table: 'gameServerTable', actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
+      { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
+    ],
+  },
+  {
+    name: 'renew-claim',
+    file: 'functions/renew-claim.ts',
+    description: 'Renews a claim: its lease (leased) or hold (confirmed) moves forward',
+    http: { method: 'POST', path: '/claims/{claimId}/renew' },
+    access: [
+      // The record and its servers move together in one TransactWriteItems (UpdateItem per item).
       { table: 'gameServerTable', actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
       { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
     ],

@@ -16,6 +16,17 @@ const EnvSchema = z.object({
   HEARTBEAT_TIMEOUT_SECONDS: seconds(30, 86_400),
   DEFAULT_LEASE_SECONDS: seconds(60, 3600),
   MAX_LEASE_SECONDS: seconds(3600, 3600),
+  /** How long a confirmed claim (or set-gs-busy) holds its servers unless renewed. */
+  DEFAULT_HOLD_SECONDS: seconds(86_400, 30 * 86_400),
+  MAX_HOLD_SECONDS: seconds(7 * 86_400, 30 * 86_400),
+  /**
+   * DynamoDB client: TCP connect timeout, per-request timeout (each attempt), and attempts per
+   * call (the SDK's standard retry mode, exponential backoff with jitter). Defaults keep the
+   * worst case (3 x 1 s + backoff) well inside the API functions' 6 s timeout.
+   */
+  DYNAMODB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(500),
+  DYNAMODB_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  DYNAMODB_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   RECORD_RETENTION_SECONDS: seconds(86_400, 90 * 86_400),
   AVAILABILITY_SHARDS: z.coerce.number().int().min(1).max(64).default(1),
   /** How long a claimer reuses a listing of candidates before it queries again. */
@@ -45,6 +56,9 @@ export interface Config {
   heartbeatTimeoutMs: number;
   defaultLeaseSeconds: number;
   maxLeaseSeconds: number;
+  defaultHoldSeconds: number;
+  maxHoldSeconds: number;
+  dynamodbClient: { connectTimeoutMs: number; requestTimeoutMs: number; maxAttempts: number };
   retentionMs: number;
   availabilityShards: number;
   candidateCacheMs: number;
@@ -91,6 +105,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     heartbeatTimeoutMs: e.HEARTBEAT_TIMEOUT_SECONDS * 1000,
     defaultLeaseSeconds: Math.min(e.DEFAULT_LEASE_SECONDS, e.MAX_LEASE_SECONDS),
     maxLeaseSeconds: e.MAX_LEASE_SECONDS,
+    defaultHoldSeconds: Math.min(e.DEFAULT_HOLD_SECONDS, e.MAX_HOLD_SECONDS),
+    maxHoldSeconds: e.MAX_HOLD_SECONDS,
+    dynamodbClient: {
+      connectTimeoutMs: e.DYNAMODB_CONNECT_TIMEOUT_MS,
+      requestTimeoutMs: e.DYNAMODB_REQUEST_TIMEOUT_MS,
+      maxAttempts: e.DYNAMODB_MAX_ATTEMPTS,
+    },
     retentionMs: e.RECORD_RETENTION_SECONDS * 1000,
     availabilityShards: e.AVAILABILITY_SHARDS,
     candidateCacheMs: e.CANDIDATE_CACHE_MS,

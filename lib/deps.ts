@@ -17,11 +17,23 @@ export interface Deps {
 /** Dummy credentials for local services. DynamoDB Local accepts only letters and digits here. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-export function createDocumentClient(config: Pick<Config, 'awsRegion' | 'endpoints'>): DynamoDBDocumentClient {
+const DEFAULT_CLIENT_SETTINGS: Config['dynamodbClient'] = { connectTimeoutMs: 500, requestTimeoutMs: 1000, maxAttempts: 3 };
+
+/**
+ * The document client every function uses. Explicit timeouts (the SDK's own default waits on a
+ * silent socket for minutes, far past the function's timeout) and a bounded retry policy: the
+ * SDK's standard mode retries throttling, 5xx, timeouts and lost connections with jittered
+ * backoff. Retries can repeat a write that did apply: every conditional write of ours recognises
+ * its own earlier effect (see lib/claims/claim.ts).
+ */
+export function createDocumentClient(config: Pick<Config, 'awsRegion' | 'endpoints'> & Partial<Pick<Config, 'dynamodbClient'>>): DynamoDBDocumentClient {
   const local = config.endpoints.dynamodb;
+  const settings = config.dynamodbClient ?? DEFAULT_CLIENT_SETTINGS;
   const client = new DynamoDBClient({
     region: config.awsRegion,
-    maxAttempts: 3,
+    maxAttempts: settings.maxAttempts,
+    retryMode: 'standard',
+    requestHandler: { connectionTimeout: settings.connectTimeoutMs, requestTimeout: settings.requestTimeoutMs },
     ...(local ? { endpoint: local, credentials: LOCAL_CREDENTIALS } : {}),
   });
   return DynamoDBDocumentClient.from(client, {

@@ -37,3 +37,63 @@ export async function putIfVersion(
     throw error;
   }
 }
+
+/** DynamoDB error names that mean "try again later", never "your request is wrong". */
+const TRANSIENT_ERROR_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TransactionConflictException',
+  'TransactionInProgressException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'AbortError',
+]);
+/** Socket-level failures: the request may or may not have reached DynamoDB. */
+const TRANSIENT_SOCKET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+/** Cancellation reasons of a transaction that another attempt may not meet. */
+const TRANSIENT_CANCELLATION_CODES = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded', 'InternalServerError']);
+
+/**
+ * Whether an error from the DynamoDB client is transient: throttling, a server-side 5xx, a timeout,
+ * a lost or refused connection, a transaction that collided with another — everything the SDK
+ * gives up on after its retries that a later retry may get through. These become 503 with
+ * Retry-After at the HTTP boundary and a failed batch item in the poller. The outcome of a write
+ * that failed this way is unknown: it may have been applied.
+ */
+export function isTransientError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: string; code?: string; message?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; cause?: unknown };
+  if (isTransactionCanceled(error)) {
+    const reasons = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
+    return !reasons.includes('ConditionalCheckFailed') && reasons.some((code) => TRANSIENT_CANCELLATION_CODES.has(code));
+  }
+  if (e.name && TRANSIENT_ERROR_NAMES.has(e.name)) return true;
+  if (e.code && TRANSIENT_SOCKET_CODES.has(e.code)) return true;
+  if (e.$retryable) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && status >= 500) return true;
+  if (typeof e.message === 'string' && /socket hang up|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT/.test(e.message)) return true;
+  return e.cause !== undefined && e.cause !== error && isTransientError(e.cause);
+}
+
+/**
+ * ExpressionAttributeNames for every `#name` placeholder in the given expressions, each naming
+ * the attribute of the same name (our attribute names are plain identifiers).
+ */
+export function attributeNames(...expressions: string[]): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const expression of expressions) for (const [, name] of expression.matchAll(/#(\w+)/g)) names[`#${name}`] = name!;
+  return names;
+}
+
+/** Joins named clauses with AND, each in parentheses (the names document the condition). */
+export function allOf(clauses: Record<string, string>): string {
+  return Object.values(clauses)
+    .map((clause) => `(${clause})`)
+    .join(' AND ');
+}

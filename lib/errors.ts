@@ -37,6 +37,17 @@ export class ConflictError extends AppError {
   }
 }
 
+/**
+ * A dependency (DynamoDB) is throttling, timing out or unreachable: the caller should retry the
+ * same request after `retryAfterSeconds`. Every write is safe to repeat.
+ */
+export class ServiceUnavailableError extends AppError {
+  override name = 'ServiceUnavailableError';
+  constructor(message = 'The service is temporarily unavailable; retry', options?: { cause?: unknown }) {
+    super('service.unavailable', 503, message, { retryAfterSeconds: 1 }, options);
+  }
+}
+
 /** Codes callers may branch on. */
 export const ErrorCodes = {
   gsNotFound: 'gs.not_found',
@@ -46,6 +57,7 @@ export const ErrorCodes = {
   claimMismatch: 'claim.mismatch',
   claimLost: 'claim.lost',
   claimReleased: 'claim.released',
-  claimPending: 'claim.pending',
+  serviceUnavailable: 'service.unavailable',
   leaseTooLong: 'claim.lease_too_long',
+  holdTooLong: 'claim.hold_too_long',
 } as const;

@@ -5,7 +5,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { z } from 'zod';
 import { createAuthenticator, type Caller, type Role } from './auth';
 import type { Deps } from './deps';
-import { AppError } from './errors';
+import { isTransientError } from './dynamo';
+import { AppError, ServiceUnavailableError } from './errors';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 /** Validation messages quote field and parameter names; a caller's very long names are cut. */
@@ -195,7 +196,11 @@ export function httpHandler<P = undefined, Q = undefined, B = undefined>(
       const body = validate(bodySchema, readBody(event), 'body');
       const result = await handle({ params, query, body, requestId, headers, ...(caller ? { caller } : {}) });
       return respond(result, requestId);
-    } catch (error) {
+    } catch (caught) {
+      // Throttling, timeouts and lost connections: the caller can retry the same request (every
+      // write is safe to repeat), so they are 503 with Retry-After, never 500.
+      const error = !(caught instanceof AppError) && isTransientError(caught) ? new ServiceUnavailableError(undefined, { cause: caught }) : caught;
+      if (error instanceof ServiceUnavailableError) deps.logger.warn('dependency unavailable', { requestId, error: (error.cause ?? error) as Error });
       if (error instanceof AppError) {
         deps.logger.info('request refused', { code: error.code, status: error.statusCode, requestId });
         const headers: Record<string, string> = {};

@@ -6,6 +6,8 @@ import {
   GameServerSchema,
   InventorySchema,
   LoadBalancerSchema,
+  RenewBodySchema,
+  SetBusyBodySchema,
 } from '../schemas/http';
 import { ClaimIdSchema, EndpointSchema, GroupSchema, RegionSchema } from '../schemas/primitives';
 
@@ -53,6 +55,7 @@ const errors = (...statuses: number[]) =>
           409: 'Conflict (see error.code)',
           413: 'Body too large',
           415: 'Body is not JSON',
+          503: 'service.unavailable: DynamoDB throttled, timed out or was unreachable; retry the same request after Retry-After (every write is safe to repeat)',
         }[status],
         content: json(ref('Error')),
       },
@@ -60,6 +63,8 @@ const errors = (...statuses: number[]) =>
   );
 
 const AUTH = [400, 401, 403];
+/** Routes that read or write DynamoDB answer 503 `service.unavailable` (with Retry-After) when it throttles, times out or is unreachable. */
+const DATA = [...AUTH, 503];
 const pathParam = (name: string, schema: z.ZodType, description: string) => ({
   name,
   in: 'path',
@@ -105,17 +110,20 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
             queryParam('distinctNodes', { type: 'boolean', default: false }, 'At most one server per node'),
             { name: 'label.{key}', in: 'query', required: false, description: 'Label filter: `label.map=dust`', schema: { type: 'string' } },
           ],
-          responses: { 200: { description: 'Servers', content: json({ type: 'object', properties: { servers: { type: 'array', items: ref('GameServer') } }, required: ['servers'] }) }, ...errors(...AUTH) },
+          responses: { 200: { description: 'Servers', content: json({ type: 'object', properties: { servers: { type: 'array', items: ref('GameServer') } }, required: ['servers'] }) }, ...errors(...DATA) },
         },
       },
       '/set-gs-busy/{endpoint}': {
         post: {
-          summary: 'Claim one named server straight to busy (atomic; idempotent with a claimId)',
+          summary: 'Claim one named server straight to busy until its hold runs out (atomic; the same claimId again renews the hold)',
           parameters: [endpointParam],
-          requestBody: { required: false, content: json({ type: 'object', properties: { claimId: schemaOf(ClaimIdSchema) }, additionalProperties: false }) },
+          requestBody: { required: false, content: json(schemaOf(SetBusyBodySchema.unwrap(), 'input')) },
           responses: {
-            200: { description: 'Busy', content: json({ type: 'object', properties: { server: ref('GameServer'), claimId: { type: 'string' } }, required: ['server', 'claimId'] }) },
-            ...errors(...AUTH, 404, 409, 413, 415),
+            200: {
+              description: 'Busy',
+              content: json({ type: 'object', properties: { server: ref('GameServer'), claimId: { type: 'string' }, holdExpiresAt: { type: 'string', format: 'date-time' } }, required: ['server', 'claimId', 'holdExpiresAt'] }),
+            },
+            ...errors(...DATA, 404, 409, 413, 415),
           },
         },
       },
@@ -126,7 +134,7 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
           requestBody: { required: true, content: json({ type: 'object', properties: { claimId: schemaOf(ClaimIdSchema) }, required: ['claimId'], additionalProperties: false }) },
           responses: {
             200: { description: 'Released or not held', content: json({ type: 'object', properties: { released: { type: 'boolean' }, server: ref('GameServer') }, required: ['released', 'server'] }) },
-            ...errors(...AUTH, 404, 413, 415),
+            ...errors(...DATA, 404, 413, 415),
           },
         },
       },
@@ -136,26 +144,42 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
           requestBody: { required: true, content: json(ref('ClaimRequest')) },
           responses: {
             200: { description: 'Claimed (or the earlier result for this claimId: `replayed: true`)', content: json(ref('Claim')) },
-            ...errors(...AUTH, 409, 413, 415),
+            ...errors(...DATA, 409, 413, 415),
           },
         },
       },
-      '/claims/{claimId}': { get: { summary: 'A claim and its servers', parameters: [claimIdParam], responses: { 200: claimResponse, ...errors(...AUTH, 404) } } },
+      '/claims/{claimId}': { get: { summary: 'A claim and its servers', parameters: [claimIdParam], responses: { 200: claimResponse, ...errors(...DATA, 404) } } },
       '/claims/{claimId}/confirm': {
-        post: { summary: 'Confirm a leased claim: its servers become busy', parameters: [claimIdParam], responses: { 200: claimResponse, ...errors(...AUTH, 404, 409) } },
+        post: {
+          summary: 'Confirm a leased claim: its servers become busy, held for the claim\'s holdSeconds (claim and servers in one transaction)',
+          parameters: [claimIdParam],
+          responses: { 200: claimResponse, ...errors(...DATA, 404, 409) },
+        },
+      },
+      '/claims/{claimId}/renew': {
+        post: {
+          summary: 'Keep a claim alive: a leased claim\'s lease or a confirmed claim\'s hold moves to now + seconds (default: the claim\'s own)',
+          parameters: [claimIdParam],
+          requestBody: { required: false, content: json(schemaOf(RenewBodySchema.unwrap(), 'input')) },
+          responses: { 200: claimResponse, ...errors(...DATA, 404, 409, 413, 415) },
+        },
       },
       '/claims/{claimId}/release': {
-        post: { summary: 'Release a claim: servers it still holds return to the pool', parameters: [claimIdParam], responses: { 200: claimResponse, ...errors(...AUTH, 404) } },
+        post: {
+          summary: 'Release a claim: servers it still holds return to the pool (claim and servers in one transaction); replays answer the same',
+          parameters: [claimIdParam],
+          responses: { 200: claimResponse, ...errors(...DATA, 404) },
+        },
       },
-      '/gs/{endpoint}': { get: { summary: 'One game server', parameters: [endpointParam], responses: { 200: { description: 'The server', content: json(ref('GameServer')) }, ...errors(...AUTH, 404) } } },
+      '/gs/{endpoint}': { get: { summary: 'One game server', parameters: [endpointParam], responses: { 200: { description: 'The server', content: json(ref('GameServer')) }, ...errors(...DATA, 404) } } },
       '/get-available-lb': {
         get: {
           summary: 'Active load balancers',
           parameters: [queryParam('region', schemaOf(RegionSchema), 'Region'), queryParam('limit', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, 'Maximum')],
-          responses: { 200: { description: 'Load balancers', content: json({ type: 'object', properties: { loadBalancers: { type: 'array', items: ref('LoadBalancer') } } }) }, ...errors(...AUTH) },
+          responses: { 200: { description: 'Load balancers', content: json({ type: 'object', properties: { loadBalancers: { type: 'array', items: ref('LoadBalancer') } } }) }, ...errors(...DATA) },
         },
       },
-      '/inventory': { get: { summary: 'Counts by status and region (at most 10 s old)', responses: { 200: { description: 'Counts', content: json(ref('Inventory')) }, ...errors(...AUTH) } } },
+      '/inventory': { get: { summary: 'Counts by status and region (at most 10 s old)', responses: { 200: { description: 'Counts', content: json(ref('Inventory')) }, ...errors(...DATA) } } },
       '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' }, ...errors(401) } } },
     },
   };

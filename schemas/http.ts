@@ -16,6 +16,8 @@ export const GameServerSchema = z
     labels: z.record(z.string(), z.string()).optional(),
     claimId: z.string().optional(),
     leaseExpiresAt: z.iso.datetime().optional(),
+    /** Busy servers: when the hold runs out (renewing the claim moves it). */
+    holdExpiresAt: z.iso.datetime().optional(),
     players: z.number().optional(),
     capacity: z.number().optional(),
     lifecycle: z.enum(['spot', 'on-demand']).optional(),
@@ -45,8 +47,12 @@ export const ClaimSchema = z
     leaseExpiresAt: z.iso.datetime(),
     /** A leased claim past its lease: its servers may have gone to someone else. */
     expired: z.boolean(),
+    /** Confirmed claims: the servers are held busy until then unless the claim is renewed. */
+    holdExpiresAt: z.iso.datetime().optional(),
+    holdSeconds: z.number(),
     createdAt: z.iso.datetime(),
     confirmedAt: z.iso.datetime().optional(),
+    renewedAt: z.iso.datetime().optional(),
     releasedAt: z.iso.datetime().optional(),
   });
 export type Claim = z.infer<typeof ClaimSchema>;
@@ -106,7 +112,11 @@ export type ListQuery = z.infer<typeof ListQuerySchema>;
 export const EndpointParamsSchema = z.strictObject({ endpoint: EndpointSchema });
 export const ClaimIdParamsSchema = z.strictObject({ claimId: ClaimIdSchema });
 
-export const SetBusyBodySchema = z.strictObject({ claimId: ClaimIdSchema.optional() }).optional();
+/** A hold in seconds (the configured maximum applies on top: claim.hold_too_long). */
+const HoldSecondsSchema = z.number().int().min(1).max(30 * 86_400);
+
+export const SetBusyBodySchema = z.strictObject({ claimId: ClaimIdSchema.optional(), holdSeconds: HoldSecondsSchema.optional() }).optional();
+export const RenewBodySchema = z.strictObject({ seconds: HoldSecondsSchema.optional() }).optional();
 export const SetAvailableBodySchema = z.strictObject({ claimId: ClaimIdSchema });
 
 export const ClaimRequestSchema = z
@@ -118,6 +128,7 @@ export const ClaimRequestSchema = z
     labels: z.record(LabelKeySchema, z.string().max(256)).refine((l) => Object.keys(l).length <= 16, 'at most 16 labels').optional(),
     distinctNodes: z.boolean().optional(),
     leaseSeconds: z.number().int().min(1).max(3600).optional(),
+    holdSeconds: HoldSecondsSchema.optional(),
   });
 export type ClaimRequestBody = z.infer<typeof ClaimRequestSchema>;
 

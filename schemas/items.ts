@@ -39,7 +39,10 @@ export const GameServerItemSchema = z.object({
   /** The claim attempt that holds the server (a claim id's attempts are told apart by it). */
   claimAttempt: z.string().optional(),
   claimedAt: z.number().optional(),
+  /** While claimed: the end of the lease (also availableAt, so the index offers it again then). */
   leaseExpiresAt: z.number().optional(),
+  /** While busy: the end of the hold (also availableAt); renewing the claim moves it. */
+  holdExpiresAt: z.number().optional(),
   /**
    * Set while the server's node is drained and the pod itself is still active: the status is then
    * `draining` whatever the pod says, until the node is un-drained (see lib/nodes).
@@ -103,23 +106,33 @@ export type NodeItem = z.infer<typeof NodeItemSchema>;
 export const ClaimStatusSchema = z.enum(['leased', 'confirmed', 'released']);
 export type ClaimStatus = z.infer<typeof ClaimStatusSchema>;
 
-/** A row of the claims table: one per claim id, the unit of idempotency. */
+/**
+ * A row of the claims table: one per claim id, the unit of idempotency. It is written once, after
+ * every server of the claim carries its claim id and attempt: its existence is the claim's commit
+ * point, and it is never withdrawn (see lib/claims/claim.ts).
+ */
 export const ClaimItemSchema = z.object({
   claimId: z.string(),
   status: ClaimStatusSchema,
   endpoints: z.array(z.string()),
   /** Hash of the claim request: the same claim id with a different request is refused. */
   requestHash: z.string(),
-  /**
-   * The attempt that wrote the record. The claim holds its servers once each of them carries
-   * this claim id and attempt (the record and the servers are written side by side).
-   */
+  /** The attempt whose server writes the record commits; its servers carry the same attempt id. */
   attemptId: z.string(),
   createdAt: z.number(),
+  leaseSeconds: z.number(),
   leaseExpiresAt: z.number(),
+  /** How long a confirm or renew holds the servers busy. */
+  holdSeconds: z.number(),
+  /** Confirmed claims: the end of the hold (renew moves it). */
+  holdExpiresAt: z.number().optional(),
   confirmedAt: z.number().optional(),
+  renewedAt: z.number().optional(),
   releasedAt: z.number().optional(),
+  /** Released claims: the servers the release returned to the pool (replays answer the same). */
+  releasedEndpoints: z.array(z.string()).optional(),
   caller: z.string().optional(),
+  /** TTL (epoch seconds): the claim's deadline (or release) plus the retention; garbage collection only. */
   expiresAt: z.number(),
 });
 export type ClaimItem = z.infer<typeof ClaimItemSchema>;

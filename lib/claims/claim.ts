@@ -1,19 +1,22 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ClaimItem, GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { AppError, BadRequestError, ConflictError, ErrorCodes, NotFoundError } from '../errors';
+import { BadRequestError, ConflictError, ErrorCodes, NotFoundError, ServiceUnavailableError } from '../errors';
 import type { CandidateCache } from '../game-servers/candidates';
 import { claimServer, getGameServer, getGameServers, releaseServer, setServerBusy } from '../game-servers/repo';
 import type { ServerFilter } from '../game-servers/select';
 import { effectiveStatus } from '../game-servers/view';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { withdrawClaimRecord, getClaim, putClaimRecord } from './repo';
+import { claimRecordTtl } from './deadlines';
+import { getClaim, putClaimRecord } from './repo';
 
 export interface ClaimRequest extends ServerFilter {
   claimId: string;
   count: number;
   distinctNodes: boolean;
   leaseSeconds: number;
+  /** How long a confirm (or renew) of this claim holds its servers busy. */
+  holdSeconds: number;
   caller?: string;
 }
 
@@ -25,20 +28,16 @@ export type ClaimOutcome =
 
 /** Attempts (each a fresh candidate set) before a claimer under heavy contention gives up. */
 const MAX_ATTEMPTS = 10;
-/** Claim records outlive their lease by this much before TTL removes them. */
-const CLAIM_RECORD_RETENTION_MS = 7 * 86_400_000;
-/**
- * A claim record and its servers are written side by side. A concurrent attempt with the same
- * claim id that finds the record while the servers are still being written waits this long (in
- * polls) for them to land before answering claim.pending.
- */
-const SETTLE_POLLS = 20;
-const SETTLE_POLL_MS = 50;
 /** Under contention, how often and after how long a claimer looks again at a pool that seemed empty. */
 const MAX_EMPTY_RETRIES = 5;
 const EMPTY_RETRY_MS = 40;
-/** Past this age an incomplete record is reported as it stands: its attempt is long over. */
-const SETTLE_WINDOW_MS = 30_000;
+/**
+ * A concurrent attempt of the same claim id holds servers (seen on a refused write): how long at
+ * most to wait for it to commit or give up before answering 503 (retry). Bounded well inside the
+ * function timeout; it normally resolves within a round trip.
+ */
+const CONCURRENT_ATTEMPT_WAIT_MS = 3000;
+const CONCURRENT_ATTEMPT_POLL_MS = 25;
 
 function hashRequest(parts: unknown): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
@@ -53,13 +52,15 @@ export function claimRequestHash(request: ClaimRequest): string {
     Object.entries(request.labels ?? {}).sort(),
     request.distinctNodes,
     request.leaseSeconds,
+    request.holdSeconds,
   ]);
 }
 
 /** What a successful claim write did to a listed server (the write sets exactly these fields). */
 function asClaimed(item: GameServerItem, claimId: string, attemptId: string, now: number, leaseExpiresAt: number): GameServerItem {
+  const { holdExpiresAt: _hold, ...rest } = item;
   return {
-    ...item,
+    ...rest,
     status: 'claimed',
     claimId,
     claimAttempt: attemptId,
@@ -71,69 +72,71 @@ function asClaimed(item: GameServerItem, claimId: string, attemptId: string, now
   };
 }
 
-const holds = (claim: ClaimItem, server: GameServerItem | undefined) =>
-  server?.claimId === claim.claimId && server.claimAttempt === claim.attemptId;
+/** The answer for a claim id that already has a record: that claim, or claim.mismatch. */
+async function answerExisting(deps: Deps, claim: ClaimItem, requestHash: string): Promise<ClaimOutcome> {
+  if (claim.requestHash !== requestHash) {
+    throw new ConflictError(ErrorCodes.claimMismatch, `Claim id ${claim.claimId} was already used for a different request`);
+  }
+  const servers = await getGameServers(deps, claim.endpoints);
+  return { kind: 'existing', claim, servers: claim.endpoints.flatMap((endpoint) => servers.get(endpoint) ?? []) };
+}
 
 /**
- * Answers for a claim id that already has a record: the same servers (never a second claim), or
- * claim.mismatch when the request differs. While the record's own attempt is still landing its
- * server writes, waits for them. Undefined: the record was withdrawn (its attempt lost a server
- * race), so the caller may attempt afresh.
+ * Another attempt of this claim id (a retry in another function instance) holds servers and
+ * has not committed yet: wait for its record, or for its lease to end (then it is dead). Returns
+ * the committed record, or undefined when that attempt gave up.
  */
-async function settleExisting(deps: Deps, first: ClaimItem | undefined, requestHash: string): Promise<ClaimOutcome | undefined> {
-  let claim = first;
-  for (let poll = 0; claim; poll++) {
-    if (claim.requestHash !== requestHash) {
-      throw new ConflictError(ErrorCodes.claimMismatch, `Claim id ${claim.claimId} was already used for a different request`);
+async function awaitConcurrentAttempt(deps: Deps, claimId: string, leaseEnd: number): Promise<ClaimItem | undefined> {
+  const deadline = Math.min(leaseEnd, deps.clock() + CONCURRENT_ATTEMPT_WAIT_MS);
+  for (let poll = 0; ; poll++) {
+    const record = await getClaim(deps, claimId);
+    if (record) return record;
+    if (deps.clock() >= leaseEnd) return undefined;
+    if (deps.clock() >= deadline) {
+      throw new ServiceUnavailableError(`Claim ${claimId} is being made by a concurrent request; retry`);
     }
-    const servers = await getGameServers(deps, claim.endpoints);
-    const listed = claim.endpoints.flatMap((endpoint) => servers.get(endpoint) ?? []);
-    const now = deps.clock();
-    const settled =
-      claim.status !== 'leased' ||
-      claim.endpoints.every((endpoint) => holds(claim!, servers.get(endpoint))) ||
-      claim.leaseExpiresAt <= now ||
-      now - claim.createdAt > SETTLE_WINDOW_MS;
-    if (settled) return { kind: 'existing', claim, servers: listed };
-    if (poll >= SETTLE_POLLS) {
-      throw new AppError(ErrorCodes.claimPending, 409, `Claim ${claim.claimId} is being written by a concurrent request; retry`, {
-        retryAfterSeconds: 1,
-      });
-    }
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
-    claim = await getClaim(deps, claim.claimId);
+    await new Promise((resolve) => setTimeout(resolve, CONCURRENT_ATTEMPT_POLL_MS * Math.min(2 ** poll, 8)));
   }
-  return undefined;
 }
 
 /**
  * Finds and claims `count` servers matching the request, all or nothing, under a lease.
  *
- * Each attempt takes a candidate set from the cache and sends, side by side in one round trip,
- * the claim record (condition: new claim id — the idempotency key) and one conditional update per
- * server (see claimServerUpdate), all stamped with a fresh attempt id. The attempt succeeds when
- * every write does. Otherwise it is undone — the servers it got are released (only if this
- * attempt still holds them) and its record withdrawn — and the claimer tries other candidates;
- * when the record already existed, the claim it belongs to is returned instead (idempotency).
- * Each claim thus costs single-item writes, never a transaction.
- * Throws BadRequestError for a lease beyond the configured maximum, ConflictError for
- * claim.mismatch, and AppError claim.pending while a concurrent request with the same id is
- * still writing.
+ * Protocol (README "Claims under faults"): an attempt takes a candidate set and writes every
+ * server conditionally (see claimServerUpdate), side by side, stamped with a fresh attempt id.
+ * Only when every server carries the attempt does it write the claim record (condition: the
+ * claim id is new). That record is the commit point: it is written once per claim id, after
+ * its servers, and never withdrawn, so every answer drawn from it is final.
+ * - An attempt that lost a server race undoes what it got (releases conditioned on its own
+ *   attempt) and tries other candidates. No record names it, so nobody was told of it.
+ * - An attempt whose record write finds another attempt's record gives its servers back and
+ *   answers that claim (idempotency: concurrent retries of one claim id all get one set).
+ * - A write whose outcome is unknown (the SDK gave up on a timeout or a lost connection) is
+ *   never undone blindly: the error is answered 503 and the caller retries with its claim id.
+ *   Servers of an attempt that did not commit return to the pool when its lease runs out.
+ * Throws BadRequestError (lease or hold too long), ConflictError claim.mismatch, and the
+ * client's errors (transient ones become 503).
  */
 export async function claimGameServers(deps: Deps, cache: CandidateCache, request: ClaimRequest): Promise<ClaimOutcome> {
   if (request.leaseSeconds > deps.config.maxLeaseSeconds) {
     throw new BadRequestError(ErrorCodes.leaseTooLong, `leaseSeconds may be at most ${deps.config.maxLeaseSeconds}`);
   }
-  const started = Date.now();
+  if (request.holdSeconds > deps.config.maxHoldSeconds) {
+    throw new BadRequestError(ErrorCodes.holdTooLong, `holdSeconds may be at most ${deps.config.maxHoldSeconds}`);
+  }
+  const started = deps.clock();
   const requestHash = claimRequestHash(request);
   const filter: ServerFilter = {
     ...(request.region !== undefined ? { region: request.region } : {}),
     ...(request.group !== undefined ? { group: request.group } : {}),
     ...(request.labels !== undefined ? { labels: request.labels } : {}),
   };
+  const release = (servers: GameServerItem[], attemptId: string) => undoAttempt(deps, request.claimId, attemptId, servers);
 
   let conflicts = 0;
   let emptyRetries = 0;
+  /** Lease end of a concurrent attempt of this claim id, seen on a server it holds. */
+  let concurrentLeaseEnd: number | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const candidates = await cache.take(filter, request.count, request.distinctNodes);
     if (!candidates && (conflicts > 0 || cache.holdsBack()) && emptyRetries < MAX_EMPTY_RETRIES) {
@@ -146,80 +149,118 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
       continue;
     }
     if (!candidates) {
-      // Nothing to claim; but this may be the retry of a claim that already succeeded.
-      const existing = await settleExisting(deps, await getClaim(deps, request.claimId), requestHash);
-      if (existing) return existing;
+      // Nothing to claim; but this may be the retry of a claim that already committed, or that
+      // a concurrent request is committing right now.
+      const existing =
+        (await getClaim(deps, request.claimId)) ??
+        (concurrentLeaseEnd !== undefined ? await awaitConcurrentAttempt(deps, request.claimId, concurrentLeaseEnd) : undefined);
+      if (existing) return answerExisting(deps, existing, requestHash);
+      if (concurrentLeaseEnd !== undefined) {
+        concurrentLeaseEnd = undefined; // that attempt gave up: its servers are back
+        cache.invalidate(filter);
+        continue;
+      }
       deps.metrics.addMetric('ClaimNoneAvailable', MetricUnit.Count, 1);
       return { kind: 'none-available', reason: 'empty' };
     }
+
     const attemptId = randomUUID();
     const now = deps.clock();
     const leaseExpiresAt = now + request.leaseSeconds * 1000;
-    const claim: ClaimItem = {
-      claimId: request.claimId,
-      status: 'leased',
-      endpoints: candidates.map((c) => c.endpoint),
-      requestHash,
-      attemptId,
-      createdAt: now,
-      leaseExpiresAt,
-      ...(request.caller ? { caller: request.caller } : {}),
-      expiresAt: Math.ceil((leaseExpiresAt + CLAIM_RECORD_RETENTION_MS) / 1000),
-    };
-    const [record, ...writes] = await Promise.allSettled([
-      putClaimRecord(deps, claim),
-      ...candidates.map((c) =>
+    const writes = await Promise.allSettled(
+      candidates.map((c) =>
         claimServer(deps, { endpoint: c.endpoint, claimId: request.claimId, attemptId, now, leaseExpiresAt, expect: { ...filter, node: c.node } }),
       ),
-    ]);
+    );
     const held = candidates.filter((_, i) => writes[i]!.status === 'fulfilled' && (writes[i] as PromiseFulfilledResult<{ kind: string }>).value.kind === 'claimed');
-    const recordWritten = record.status === 'fulfilled' && record.value.kind === 'written';
-    if (recordWritten && held.length === candidates.length) {
-      deps.metrics.addMetric('ClaimSucceeded', MetricUnit.Count, 1);
-      deps.metrics.addMetric('ClaimLatency', MetricUnit.Milliseconds, Date.now() - started);
-      deps.logger.info('gs claimed', { claimId: request.claimId, endpoints: claim.endpoints, attempt });
-      return { kind: 'claimed', claim, servers: candidates.map((c) => asClaimed(c, request.claimId, attemptId, now, leaseExpiresAt)), attempts: attempt };
+
+    // Commit only with time left on the lease: a record naming servers whose lease already ran
+    // out would hand out servers another claimer may be taking right now.
+    if (held.length === candidates.length && deps.clock() < leaseExpiresAt) {
+      const claim: ClaimItem = {
+        claimId: request.claimId,
+        status: 'leased',
+        endpoints: candidates.map((c) => c.endpoint),
+        requestHash,
+        attemptId,
+        createdAt: now,
+        leaseSeconds: request.leaseSeconds,
+        leaseExpiresAt,
+        holdSeconds: request.holdSeconds,
+        ...(request.caller ? { caller: request.caller } : {}),
+        expiresAt: claimRecordTtl(leaseExpiresAt),
+      };
+      // A failure here leaves the outcome unknown: the servers are kept (see above).
+      const commit = await putClaimRecord(deps, claim);
+      if (commit.kind === 'written') {
+        deps.metrics.addMetric('ClaimSucceeded', MetricUnit.Count, 1);
+        deps.metrics.addMetric('ClaimLatency', MetricUnit.Milliseconds, deps.clock() - started);
+        deps.logger.info('gs claimed', { claimId: request.claimId, endpoints: claim.endpoints, attempt });
+        return { kind: 'claimed', claim, servers: candidates.map((c) => asClaimed(c, request.claimId, attemptId, now, leaseExpiresAt)), attempts: attempt };
+      }
+      // Another attempt of this claim id committed first; ours was never visible to anyone.
+      await release(held, attemptId);
+      cache.giveBack(held);
+      return answerExisting(deps, commit.existing, requestHash);
     }
 
-    // Undo the attempt as a whole: it must leave nothing behind but what others hold.
-    await Promise.all([
-      ...held.map((c) => releaseServer(deps, c.endpoint, request.claimId, deps.clock(), attemptId)),
-      ...(recordWritten ? [withdrawClaimRecord(deps, request.claimId, attemptId)] : []),
-    ]);
+    // Not committed, so nobody was told of this attempt: undo it as a whole.
+    await release(held, attemptId);
     cache.giveBack(held);
-    const failure = [record, ...writes].find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    const failure = writes.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure) throw failure.reason;
-
-    if (record.status === 'fulfilled' && record.value.kind === 'exists') {
-      const existing = await settleExisting(deps, record.value.existing ?? (await getClaim(deps, request.claimId)), requestHash);
-      if (existing) return existing;
-      continue;
+    for (const write of writes) {
+      const current = write.status === 'fulfilled' && write.value.kind === 'refused' ? write.value.current : undefined;
+      if (current?.claimId === request.claimId && current.status === 'claimed' && current.leaseExpiresAt !== undefined) {
+        concurrentLeaseEnd = Math.max(concurrentLeaseEnd ?? 0, current.leaseExpiresAt);
+      }
     }
-    // A server went to someone else: the listing is stale.
+    // A server went to someone else (or to a concurrent attempt of this claim): the listing is stale.
     conflicts++;
     cache.invalidate(filter);
     deps.metrics.addMetric('ClaimConflict', MetricUnit.Count, 1);
   }
+  const existing = await getClaim(deps, request.claimId);
+  if (existing) return answerExisting(deps, existing, requestHash);
   deps.metrics.addMetric('ClaimNoneAvailable', MetricUnit.Count, 1);
   return { kind: 'none-available', reason: 'contention' };
+}
+
+/**
+ * Releases the servers an uncommitted attempt holds (each only if the attempt still holds it).
+ * Best effort: a release that fails leaves the server to its lease, which returns it.
+ */
+async function undoAttempt(deps: Deps, claimId: string, attemptId: string, servers: GameServerItem[]): Promise<void> {
+  const results = await Promise.allSettled(servers.map((s) => releaseServer(deps, s.endpoint, claimId, deps.clock(), attemptId)));
+  const failed = results.filter((r) => r.status === 'rejected').length;
+  if (failed > 0) {
+    deps.logger.warn('claim attempt undo incomplete; its lease returns the servers', { claimId, attemptId, failed });
+    deps.metrics.addMetric('ClaimUndoFailed', MetricUnit.Count, failed);
+  }
 }
 
 export interface SetBusyRequest {
   endpoint: string;
   claimId?: string;
+  holdSeconds?: number;
 }
 
 /**
  * Claims one named server straight to busy (the replaced sample's route, made atomic) in a single
- * conditional write. The claim id (generated when absent) is stored on the server and is the
- * idempotency key: repeating the call with it returns the same result; a server is returned to
- * the pool with releaseBusyServer. Throws NotFoundError (gs.not_found) and ConflictError
+ * conditional write, held until `holdSeconds` from now. The claim id (generated when absent) is
+ * stored on the server and is the idempotency key: repeating the call with it returns the same
+ * server and renews the hold; the server is returned to the pool with releaseBusyServer. Throws
+ * BadRequestError (hold too long), NotFoundError (gs.not_found) and ConflictError
  * (gs.not_available with the current status: claimed, busy, draining, stale or terminated).
  */
 export async function setGameServerBusy(deps: Deps, request: SetBusyRequest): Promise<{ claimId: string; server: GameServerItem }> {
+  const holdSeconds = request.holdSeconds ?? deps.config.defaultHoldSeconds;
+  if (holdSeconds > deps.config.maxHoldSeconds) {
+    throw new BadRequestError(ErrorCodes.holdTooLong, `holdSeconds may be at most ${deps.config.maxHoldSeconds}`);
+  }
   const claimId = request.claimId ?? randomUUID();
   const now = deps.clock();
-  const result = await setServerBusy(deps, request.endpoint, claimId, now);
+  const result = await setServerBusy(deps, request.endpoint, claimId, now, now + holdSeconds * 1000);
   if (result.kind === 'busy') {
     deps.metrics.addMetric('ClaimSucceeded', MetricUnit.Count, 1);
     deps.logger.info('gs set busy', { endpoint: request.endpoint, claimId });
@@ -233,8 +274,9 @@ export async function setGameServerBusy(deps: Deps, request: SetBusyRequest): Pr
 }
 
 /**
- * Returns a server set busy (or claimed) under `claimId` to the pool; a server this claim no
- * longer holds is left as it is (`released: false`). Throws NotFoundError.
+ * Returns a server set busy under `claimId` (set-gs-busy) to the pool; a server this claim id no
+ * longer holds — or holds through a claim record, which is released as a whole with
+ * /claims/{claimId}/release — is left as it is (`released: false`). Throws NotFoundError.
  */
 export async function releaseBusyServer(deps: Deps, endpoint: string, claimId: string): Promise<{ released: boolean; server: GameServerItem }> {
   const outcome = await releaseServer(deps, endpoint, claimId, deps.clock());

@@ -1,133 +1,116 @@
-import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, CancellationReason } from '@aws-sdk/client-dynamodb';
-import { ClaimItemSchema, GameServerItemSchema, type ClaimItem, type GameServerItem } from '../../schemas/items';
+import { ClaimItemSchema, GameServerItemSchema, type ClaimItem, type ClaimStatus, type GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { isConditionFailure, isTransactionCanceled } from '../dynamo';
-import { confirmServerUpdate } from '../game-servers/repo';
+import { attributeNames, isConditionFailure, isTransactionCanceled } from '../dynamo';
+import type { ServerTransition } from '../game-servers/repo';
 
 type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
 
-/** The claim record (strongly consistent); a withdrawn record reads as absent. */
+/** The claim record (strongly consistent). */
 export async function getClaim(deps: RepoDeps, claimId: string): Promise<ClaimItem | undefined> {
-  const result = await deps.ddb.send(
-    new GetCommand({ TableName: deps.config.tables.claims, Key: { claimId }, ConsistentRead: true }),
-  );
-  if (!result.Item || result.Item.status === 'withdrawn') return undefined;
-  return ClaimItemSchema.parse(result.Item);
+  const result = await deps.ddb.send(new GetCommand({ TableName: deps.config.tables.claims, Key: { claimId }, ConsistentRead: true }));
+  return result.Item ? ClaimItemSchema.parse(result.Item) : undefined;
 }
 
+/** Condition of the commit: the claim id has no record yet (the idempotency key). */
+const claimIdIsNew = 'attribute_not_exists(#claimId)';
+
 /**
- * Writes a new claim record. Condition: the claim id is new — the idempotency key: of any number
- * of concurrent attempts with one id, exactly one record is written. 'exists' carries the record
- * that won.
+ * Writes a new claim record: the claim's commit point (its servers already carry its attempt).
+ * Of any number of attempts with one claim id, exactly one record is ever written, and it is
+ * never withdrawn. A refusal whose existing record is this very attempt's (the SDK retried after
+ * the answer was lost) is success. 'exists' carries the record that won.
  */
-export async function putClaimRecord(deps: RepoDeps, claim: ClaimItem): Promise<{ kind: 'written' } | { kind: 'exists'; existing?: ClaimItem }> {
+export async function putClaimRecord(deps: RepoDeps, claim: ClaimItem): Promise<{ kind: 'written' } | { kind: 'exists'; existing: ClaimItem }> {
   try {
     await deps.ddb.send(
       new PutCommand({
         TableName: deps.config.tables.claims,
         Item: claim,
-        // New, or withdrawn by an attempt that failed as a whole.
-        ConditionExpression: 'attribute_not_exists(#claimId) OR #status = :withdrawn',
-        ExpressionAttributeNames: { '#claimId': 'claimId', '#status': 'status' },
-        ExpressionAttributeValues: { ':withdrawn': 'withdrawn' },
+        ConditionExpression: claimIdIsNew,
+        ExpressionAttributeNames: attributeNames(claimIdIsNew),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return { kind: 'written' };
   } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    const existing = error.Item ? unmarshall(error.Item) : undefined;
-    return { kind: 'exists', ...(existing && existing.status !== 'withdrawn' ? { existing: ClaimItemSchema.parse(existing) } : {}) };
+    if (!isConditionFailure(error) || !error.Item) throw error;
+    const existing = ClaimItemSchema.parse(unmarshall(error.Item));
+    return existing.attemptId === claim.attemptId ? { kind: 'written' } : { kind: 'exists', existing };
   }
 }
 
-/**
- * Withdraws the claim record written by `attemptId` (an attempt that did not get all its servers
- * gives up its record, so that the claim id is free for the next attempt). A withdrawn record
- * reads as absent and may be overwritten; a record of another attempt is left alone.
- */
-export async function withdrawClaimRecord(deps: RepoDeps, claimId: string, attemptId: string): Promise<'withdrawn' | 'not-ours'> {
-  try {
-    await deps.ddb.send(
-      new UpdateCommand({
-        TableName: deps.config.tables.claims,
-        Key: { claimId },
-        ConditionExpression: '#attemptId = :attempt AND #status = :leased',
-        UpdateExpression: 'SET #status = :withdrawn',
-        ExpressionAttributeNames: { '#attemptId': 'attemptId', '#status': 'status' },
-        ExpressionAttributeValues: { ':attempt': attemptId, ':leased': 'leased', ':withdrawn': 'withdrawn' },
-      }),
-    );
-    return 'withdrawn';
-  } catch (error) {
-    if (isConditionFailure(error)) return 'not-ours';
-    throw error;
-  }
+/** How a claim's record changes in a transition, applied only from `from` and only for its attempt. */
+export interface RecordChange {
+  from: readonly ClaimStatus[];
+  set: Partial<Pick<ClaimItem, 'status' | 'confirmedAt' | 'renewedAt' | 'releasedAt' | 'releasedEndpoints' | 'leaseExpiresAt' | 'holdExpiresAt' | 'expiresAt'>>;
 }
+
+export type TransitionResult =
+  | { kind: 'applied' }
+  /** The record is no longer in a `from` status (a concurrent confirm, renew or release won). */
+  | { kind: 'record-changed' }
+  /** These servers no longer match their transition's condition; `current` is what they are now. */
+  | { kind: 'servers-changed'; changed: Array<{ endpoint: string; current?: GameServerItem }> };
 
 const reasonItem = (reason: CancellationReason | undefined) =>
   reason?.Item ? unmarshall(reason.Item as Record<string, AttributeValue>) : undefined;
 
-export type ConfirmWriteResult =
-  | { kind: 'confirmed' }
-  | { kind: 'claim-changed' }
-  | { kind: 'servers-lost'; lost: Array<{ endpoint: string; current?: GameServerItem }> }
-  | { kind: 'conflict' };
-
-/** Leased claim -> confirmed, and each of its servers -> busy, all or nothing. */
-export async function confirmClaimTransaction(deps: RepoDeps, claim: ClaimItem, now: number): Promise<ConfirmWriteResult> {
-  const { tables } = deps.config;
+/**
+ * Moves a claim record and its servers together in one TransactWriteItems: all or nothing,
+ * whatever fails or dies in between. The record's clause `attempt` pins the transition to the
+ * attempt that committed the claim; each server's clause pins it to that attempt too.
+ * `ClientRequestToken` makes the SDK's own retries of the call idempotent on DynamoDB; a retry
+ * that still finds the work done is answered by the record's new status (the caller re-reads).
+ * Throws what the client throws; a transaction cancelled by throttling or a conflicting
+ * transaction is a transient error (isTransientError).
+ */
+export async function runClaimTransition(deps: RepoDeps, claim: ClaimItem, change: RecordChange, servers: ServerTransition[]): Promise<TransitionResult> {
+  const values: Record<string, unknown> = { ':attempt': claim.attemptId };
+  change.from.forEach((status, i) => (values[`:from${i}`] = status));
+  const sets: string[] = [];
+  for (const [field, value] of Object.entries(change.set)) {
+    sets.push(`#${field} = :${field}`);
+    values[`:${field}`] = value;
+  }
+  const condition = `#attemptId = :attempt AND #status IN (${change.from.map((_, i) => `:from${i}`).join(', ')})`;
+  const update = `SET ${sets.join(', ')}`;
   try {
     await deps.ddb.send(
       new TransactWriteCommand({
+        ClientRequestToken: randomUUID(),
         TransactItems: [
           {
             Update: {
-              TableName: tables.claims,
+              TableName: deps.config.tables.claims,
               Key: { claimId: claim.claimId },
-              ConditionExpression: '#status = :leased AND #attemptId = :attempt',
-              UpdateExpression: 'SET #status = :confirmed, #confirmedAt = :now',
-              ExpressionAttributeNames: { '#status': 'status', '#confirmedAt': 'confirmedAt', '#attemptId': 'attemptId' },
-              ExpressionAttributeValues: { ':leased': 'leased', ':confirmed': 'confirmed', ':now': now, ':attempt': claim.attemptId },
+              ConditionExpression: condition,
+              UpdateExpression: update,
+              ExpressionAttributeNames: attributeNames(condition, update),
+              ExpressionAttributeValues: values,
             },
           },
-          ...claim.endpoints.map((endpoint) => ({
-            Update: confirmServerUpdate(tables.gameServers, endpoint, claim.claimId, claim.attemptId, now),
-          })),
+          ...servers.map((Update) => ({ Update })),
         ],
       }),
     );
-    return { kind: 'confirmed' };
+    return { kind: 'applied' };
   } catch (error) {
     if (!isTransactionCanceled(error)) throw error;
     const reasons = error.CancellationReasons ?? [];
-    if (reasons[0]?.Code === 'ConditionalCheckFailed') return { kind: 'claim-changed' };
+    if (reasons[0]?.Code === 'ConditionalCheckFailed') return { kind: 'record-changed' };
     // Server i is transaction item i + 1 (item 0 is the claim record).
-    const lost = claim.endpoints
-      .map((endpoint, i) => ({ endpoint, reason: reasons[i + 1] }))
+    const changed = servers
+      .map((server, i) => ({ endpoint: server.Key.endpoint, reason: reasons[i + 1] }))
       .filter(({ reason }) => reason?.Code === 'ConditionalCheckFailed')
       .map(({ endpoint, reason }) => {
         const current = reasonItem(reason);
         return { endpoint, ...(current ? { current: GameServerItemSchema.parse(current) } : {}) };
       });
-    return lost.length > 0 ? { kind: 'servers-lost', lost } : { kind: 'conflict' };
+    if (changed.length > 0) return { kind: 'servers-changed', changed };
+    throw error; // throttled or in conflict with another transaction: transient
   }
-}
-
-/** Marks a claim released (idempotent: the first release time is kept). */
-export async function markClaimReleased(deps: RepoDeps, claimId: string, now: number): Promise<ClaimItem> {
-  const result = await deps.ddb.send(
-    new UpdateCommand({
-      TableName: deps.config.tables.claims,
-      Key: { claimId },
-      ConditionExpression: 'attribute_exists(#claimId) AND #status <> :withdrawn',
-      UpdateExpression: 'SET #status = :released, #releasedAt = if_not_exists(#releasedAt, :now)',
-      ExpressionAttributeNames: { '#claimId': 'claimId', '#status': 'status', '#releasedAt': 'releasedAt' },
-      ExpressionAttributeValues: { ':released': 'released', ':now': now, ':withdrawn': 'withdrawn' },
-      ReturnValues: 'ALL_NEW',
-    }),
-  );
-  return ClaimItemSchema.parse(result.Attributes);
 }

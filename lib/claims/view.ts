@@ -12,8 +12,11 @@ export function toClaim(claim: ClaimItem, servers: GameServerItem[], now: number
     servers: servers.map((server) => toGameServer(server, now)),
     leaseExpiresAt: iso(claim.leaseExpiresAt),
     expired: claim.status === 'leased' && claim.leaseExpiresAt <= now,
+    ...(claim.holdExpiresAt !== undefined ? { holdExpiresAt: iso(claim.holdExpiresAt) } : {}),
+    holdSeconds: claim.holdSeconds,
     createdAt: iso(claim.createdAt),
     ...(claim.confirmedAt !== undefined ? { confirmedAt: iso(claim.confirmedAt) } : {}),
+    ...(claim.renewedAt !== undefined ? { renewedAt: iso(claim.renewedAt) } : {}),
     ...(claim.releasedAt !== undefined ? { releasedAt: iso(claim.releasedAt) } : {}),
   };
 }

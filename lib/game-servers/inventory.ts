@@ -4,7 +4,7 @@ import type { Deps } from '../deps';
 import { readInventoryFacts } from './repo';
 import { effectiveStatus } from './view';
 
-type Facts = Array<Pick<GameServerItem, 'status' | 'region' | 'freshUntil' | 'leaseExpiresAt'>>;
+type Facts = Array<Pick<GameServerItem, 'status' | 'region' | 'freshUntil' | 'leaseExpiresAt' | 'holdExpiresAt'>>;
 
 export interface Inventory {
   total: number;
@@ -15,7 +15,7 @@ export interface Inventory {
   generatedAt: string;
 }
 
-/** Counts by status and by region (pure). Expired leases count as available. */
+/** Counts by status and by region (pure). Expired leases and holds count as available. */
 export function summarizeInventory(facts: Facts, now: number): Inventory {
   const byStatus: Record<string, number> = { available: 0, claimed: 0, busy: 0, draining: 0, terminated: 0 };
   const byRegion: Record<string, Record<string, number>> = {};

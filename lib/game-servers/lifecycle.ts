@@ -35,6 +35,9 @@ export type LifecycleDecision =
  *   claim visible.
  * - the same pod, older event: only a later phase is taken (draining/terminated), never a
  *   resurrection.
+ * - an event sent before the stored claim was made never undoes it, even from a newer pod (a
+ *   late copy of a legacy `init`): the record takes the event's pod, description and phase and
+ *   keeps the claim. A pod whose event was sent after the claim is a new pod (claim dropped).
  * - whatever the pod says, an active server whose node is drained is `draining` (availableAt
  *   NEVER, claim kept, `nodeDraining` set); once the node is un-drained it gets back what its
  *   claim fields say (see withPhase).
@@ -59,6 +62,9 @@ export function decideGameServerWrite(
     return { kind: 'write', item: withPhase({ ...current, version, updatedAt: now }, phase, now, settings, node) };
   }
 
+  if (ordering === 'replace' && stored && predatesClaim(stored, event)) {
+    return { kind: 'write', item: withStoredClaim(stored, event, now, settings, node, 'adopt-pod') };
+  }
   const heartbeatAt = Math.min(event.sentAt, now);
   const description = describe(event, settings);
   if (ordering === 'replace') {
@@ -83,30 +89,60 @@ export function decideGameServerWrite(
   }
 
   // advance: same pod, newer event. Claim fields and the claim-driven status stay as stored.
-  const current = stored!;
+  return { kind: 'write', item: withStoredClaim(stored!, event, now, settings, node, 'keep-pod') };
+}
+
+/**
+ * Whether the event was sent before the stored record's claim was made: such an event never
+ * undoes the claim, even when it comes from a newer pod (a legacy `init` copy delivered late, a
+ * pod that registered on the endpoint just before it was claimed). A pod that starts after the
+ * claim is a new pod and drops it.
+ */
+function predatesClaim(stored: GameServerItem, event: GameServerLifecycleEvent): boolean {
+  // Only a live server's claim is kept: once the claimed pod drains or ends, its claim is lost
+  // anyway, and a newer pod starts afresh.
+  return stored.phase === 'active' && stored.claimId !== undefined && stored.claimedAt !== undefined && event.sentAt < stored.claimedAt;
+}
+
+/**
+ * The stored record moved forward by a newer event while its claim stays as stored (claim fields
+ * and the claim-driven status): the event's description and heartbeat are taken, the phase
+ * becomes the later of the two. `adopt-pod` also takes the event's pod identity (a newer pod
+ * whose event predates the claim: its later events then advance this record).
+ */
+function withStoredClaim(
+  current: GameServerItem,
+  event: GameServerLifecycleEvent,
+  now: number,
+  settings: LifecycleSettings,
+  node: NodeCondition,
+  pod: 'keep-pod' | 'adopt-pod',
+): GameServerItem {
+  const heartbeatAt = Math.min(event.sentAt, now);
   const lastHeartbeatAt = Math.max(current.lastHeartbeatAt, heartbeatAt);
-  const { claimId, claimAttempt, claimedAt, leaseExpiresAt, status, availableAt } = current;
+  const { claimId, claimAttempt, claimedAt, leaseExpiresAt, holdExpiresAt, status, availableAt } = current;
   const item: GameServerItem = {
-    ...description,
+    ...describe(event, settings),
     ...(claimId !== undefined ? { claimId } : {}),
     ...(claimAttempt !== undefined ? { claimAttempt } : {}),
     ...(claimedAt !== undefined ? { claimedAt } : {}),
     ...(leaseExpiresAt !== undefined ? { leaseExpiresAt } : {}),
+    ...(holdExpiresAt !== undefined ? { holdExpiresAt } : {}),
     ...(current.nodeDraining ? { nodeDraining: true as const } : {}),
     status,
     availableAt,
     phase: current.phase,
-    podUid: current.podUid,
+    podUid: pod === 'adopt-pod' ? event.podUid : current.podUid,
     seq: event.seq,
     sentAt: event.sentAt,
     lastEvent: event.event,
     lastHeartbeatAt,
     freshUntil: freshUntil(event.source, lastHeartbeatAt, settings),
-    version,
+    version: current.version + 1,
     updatedAt: now,
     ...liveRecordTtl(event.source, lastHeartbeatAt, settings),
   };
-  return { kind: 'write', item: withPhase(item, laterPhase(current.phase, phaseOfEvent(event.event)), now, settings, node) };
+  return withPhase(item, laterPhase(current.phase, phaseOfEvent(event.event)), now, settings, node);
 }
 
 export type NodeConditionDecision = { kind: 'write'; item: GameServerItem } | { kind: 'ignore' };
@@ -176,5 +212,5 @@ function withPhase(item: GameServerItem, phase: Phase, now: number, settings: Li
 function claimDrivenState(item: GameServerItem): Pick<GameServerItem, 'status' | 'availableAt'> {
   if (item.claimId === undefined) return { status: 'available', availableAt: 0 };
   if (item.leaseExpiresAt !== undefined) return { status: 'claimed', availableAt: item.leaseExpiresAt };
-  return { status: 'busy', availableAt: NEVER };
+  return { status: 'busy', availableAt: item.holdExpiresAt ?? NEVER };
 }

@@ -10,7 +10,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import resources from '../../infra/resources.cjs';
 import { GameServerItemSchema, NEVER, type GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { isConditionFailure, putIfVersion } from '../dynamo';
+import { allOf, attributeNames, isConditionFailure, putIfVersion } from '../dynamo';
 import { indexForPool, poolPartitionKey } from './availability-keys';
 import type { ServerFilter } from './select';
 
@@ -116,6 +116,7 @@ export interface ClaimServerUpdate {
   claimId: string;
   /** The claim attempt, recorded on the server (see ClaimItem.attemptId). */
   attemptId: string;
+  /** The attempt's clock: the server must have been claimable at this time. */
   now: number;
   /** End of the lease; also the server's availableAt, so the index offers it again from then. */
   leaseExpiresAt: number;
@@ -123,31 +124,30 @@ export interface ClaimServerUpdate {
   expect: ServerFilter & { node?: string };
 }
 
+/** Fields a server carries while a claim holds it; releasing removes them all. */
+const CLAIM_FIELDS = '#claimId, #claimAttempt, #claimedAt, #leaseExpiresAt, #holdExpiresAt';
+
+/** The claim attempt holds the server (its own earlier write, or the claim it committed). */
+const heldByAttempt = '#claimId = :claimId AND #claimAttempt = :attempt';
+
 /**
  * The conditional update that claims one server under a lease (claimServer sends it).
- * Condition clauses:
+ * It applies when EITHER the server is free for this attempt:
  * - exists:    the record is there (a missing one is "not found", not "taken");
- * - claimable: availableAt <= now, i.e. available, or claimed with a lease that has run out.
- *              Busy, draining and terminated servers sit at availableAt = NEVER;
+ * - claimable: availableAt <= now: available, or a lease/hold that has run out. Busy, draining and
+ *              terminated servers sit at availableAt = hold end or NEVER. `now` is the attempt's
+ *              own clock, so a copy of this write that arrives late (a delayed packet, a retry
+ *              after the attempt gave up) finds any later release or lease (availableAt > now)
+ *              and does nothing;
  * - fresh:     heartbeated within the timeout (freshUntil > now);
  * - node, region, group, labels: still the server the claimer picked (a new pod may have taken
- *              over the endpoint since the listing), so distinct-node guarantees hold at write time.
+ *              over the endpoint since the listing), so distinct-node guarantees hold at write time;
+ * OR it is this attempt's own earlier write (`ownAttempt`: the SDK retried after a lost answer):
+ * then it is success, not a lost race.
  * Effect: status claimed under the lease; availableAt = lease expiry, so the index offers the
  * server again when the lease runs out.
  */
 export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) {
-  const names: Record<string, string> = {
-    '#endpoint': 'endpoint',
-    '#availableAt': 'availableAt',
-    '#freshUntil': 'freshUntil',
-    '#status': 'status',
-    '#claimId': 'claimId',
-    '#claimAttempt': 'claimAttempt',
-    '#claimedAt': 'claimedAt',
-    '#leaseExpiresAt': 'leaseExpiresAt',
-    '#version': 'version',
-    '#updatedAt': 'updatedAt',
-  };
   const values: Record<string, unknown> = {
     ':now': update.now,
     ':claimId': update.claimId,
@@ -156,32 +156,35 @@ export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) 
     ':lease': update.leaseExpiresAt,
     ':one': 1,
   };
-  const clauses = {
+  const free: Record<string, string> = {
     exists: 'attribute_exists(#endpoint)',
     claimable: '#availableAt <= :now',
     fresh: '#freshUntil > :now',
-  } as Record<string, string>;
+  };
   const expect = update.expect;
   for (const field of ['node', 'region', 'group'] as const) {
     if (expect[field] === undefined) continue;
-    names[`#${field}`] = field;
     values[`:${field}`] = expect[field];
-    clauses[field] = `#${field} = :${field}`;
+    free[field] = `#${field} = :${field}`;
   }
+  const labelNames: Record<string, string> = {};
   Object.entries(expect.labels ?? {}).forEach(([key, value], i) => {
-    names['#labels'] = 'labels';
-    names[`#lk${i}`] = key;
+    labelNames[`#lk${i}`] = key;
     values[`:lv${i}`] = value;
-    clauses[`label${i}`] = `#labels.#lk${i} = :lv${i}`;
+    free[`label${i}`] = `#labels.#lk${i} = :lv${i}`;
   });
-
+  const ownAttempt = `${heldByAttempt} AND #status = :claimed`;
+  const condition = `(${allOf(free)}) OR (${ownAttempt})`;
+  const updateExpression =
+    'SET #status = :claimed, #claimId = :claimId, #claimAttempt = :attempt, #claimedAt = :now, #leaseExpiresAt = :lease, #availableAt = :lease, #version = #version + :one, #updatedAt = :now REMOVE #holdExpiresAt';
+  const names = attributeNames(condition, updateExpression);
+  for (const placeholder of Object.keys(labelNames)) delete names[placeholder];
   return {
     TableName: tableName,
     Key: { endpoint: update.endpoint },
-    ConditionExpression: Object.values(clauses).join(' AND '),
-    UpdateExpression:
-      'SET #status = :claimed, #claimId = :claimId, #claimAttempt = :attempt, #claimedAt = :now, #leaseExpiresAt = :lease, #availableAt = :lease, #version = #version + :one, #updatedAt = :now',
-    ExpressionAttributeNames: names,
+    ConditionExpression: condition,
+    UpdateExpression: updateExpression,
+    ExpressionAttributeNames: { ...names, ...labelNames },
     ExpressionAttributeValues: values,
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
@@ -204,66 +207,127 @@ export async function claimServer(
   }
 }
 
-/**
- * Confirms a leased server: claimed by this claim id (even past its lease, as long as nobody
- * else claimed it since) and still fresh -> busy, lease cleared, out of the index.
- */
-export function confirmServerUpdate(tableName: string, endpoint: string, claimId: string, attemptId: string, now: number) {
+/** A transaction item's Update for one server of a claim (the claims repo sends them). */
+export interface ServerTransition {
+  TableName: string;
+  Key: { endpoint: string };
+  ConditionExpression: string;
+  UpdateExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+  ReturnValuesOnConditionCheckFailure: 'ALL_OLD';
+}
+
+/** One server's conditional update: `set` and `remove` are the clauses of the change itself. */
+function serverTransition(
+  tableName: string,
+  endpoint: string,
+  condition: string,
+  change: { set?: string; remove?: string },
+  values: Record<string, unknown>,
+): ServerTransition {
+  const sets = [change.set, '#version = #version + :one, #updatedAt = :now'].filter(Boolean).join(', ');
+  const update = `SET ${sets}${change.remove ? ` REMOVE ${change.remove}` : ''}`;
   return {
     TableName: tableName,
     Key: { endpoint },
-    ConditionExpression: '#claimId = :claimId AND #claimAttempt = :attempt AND #status IN (:claimed, :busy) AND #freshUntil > :now',
-    UpdateExpression:
-      'SET #status = :busy, #availableAt = :never, #version = #version + :one, #updatedAt = :now REMOVE #leaseExpiresAt',
-    ExpressionAttributeNames: {
-      '#claimId': 'claimId',
-      '#claimAttempt': 'claimAttempt',
-      '#status': 'status',
-      '#freshUntil': 'freshUntil',
-      '#availableAt': 'availableAt',
-      '#version': 'version',
-      '#updatedAt': 'updatedAt',
-      '#leaseExpiresAt': 'leaseExpiresAt',
-    },
-    ExpressionAttributeValues: { ':claimId': claimId, ':attempt': attemptId, ':claimed': 'claimed', ':busy': 'busy', ':now': now, ':never': NEVER, ':one': 1 },
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    ConditionExpression: condition,
+    UpdateExpression: update,
+    ExpressionAttributeNames: attributeNames(condition, update),
+    ExpressionAttributeValues: { ...values, ':one': 1 },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   };
+}
+
+interface HeldServer {
+  endpoint: string;
+  claimId: string;
+  attemptId: string;
+  now: number;
+}
+
+/**
+ * Confirm, for one server: claimed by this attempt (even past its lease, as long as nobody else
+ * claimed it since) and still fresh -> busy until `holdExpiresAt`, which is also its availableAt:
+ * a holder that stops renewing gets its server back in the pool when the hold runs out.
+ */
+export function confirmServerTransition(tableName: string, server: HeldServer & { holdExpiresAt: number }): ServerTransition {
+  return serverTransition(
+    tableName,
+    server.endpoint,
+    `${heldByAttempt} AND #status = :claimed AND #freshUntil > :now`,
+    { set: '#status = :busy, #holdExpiresAt = :hold, #availableAt = :hold', remove: '#leaseExpiresAt' },
+    { ':claimId': server.claimId, ':attempt': server.attemptId, ':claimed': 'claimed', ':busy': 'busy', ':now': server.now, ':hold': server.holdExpiresAt },
+  );
+}
+
+/**
+ * Renew, for one server: still held by this attempt in the given status (claimed: the lease
+ * moves; busy: the hold moves) and fresh. availableAt follows the new deadline.
+ */
+export function renewServerTransition(tableName: string, server: HeldServer & { status: 'claimed' | 'busy'; until: number }): ServerTransition {
+  const deadline = server.status === 'claimed' ? '#leaseExpiresAt' : '#holdExpiresAt';
+  return serverTransition(
+    tableName,
+    server.endpoint,
+    `${heldByAttempt} AND #status = :status AND #freshUntil > :now`,
+    { set: `${deadline} = :until, #availableAt = :until` },
+    { ':claimId': server.claimId, ':attempt': server.attemptId, ':status': server.status, ':now': server.now, ':until': server.until },
+  );
+}
+
+/**
+ * Release, for one server this attempt holds. A claimed or busy server returns to the pool
+ * (availableAt = now: at the back of the oldest-available-first order). A draining or terminated
+ * one keeps its status and only drops the claim, so that an un-drained node cannot bring the
+ * claim back.
+ */
+export function releaseServerTransition(tableName: string, server: HeldServer & { status: GameServerItem['status'] }): ServerTransition {
+  const inPool = server.status === 'claimed' || server.status === 'busy';
+  return serverTransition(
+    tableName,
+    server.endpoint,
+    `${heldByAttempt} AND #status IN (${inPool ? ':claimed, :busy' : ':draining, :terminated'})`,
+    inPool ? { set: '#status = :available, #availableAt = :now', remove: CLAIM_FIELDS } : { remove: CLAIM_FIELDS },
+    {
+      ':claimId': server.claimId,
+      ':attempt': server.attemptId,
+      ':now': server.now,
+      ...(inPool ? { ':claimed': 'claimed', ':busy': 'busy', ':available': 'available' } : { ':draining': 'draining', ':terminated': 'terminated' }),
+    },
+  );
 }
 
 /**
  * set-gs-busy in one conditional write on the server record (no claim record: the endpoint is
- * fixed, so the record itself is the idempotency key). Condition: the server exists and is
- * claimable now (available or lease expired, and fresh) — or it is already busy under this very
- * claim id, which makes a repeated call succeed with the same result.
+ * fixed, so the record itself is the idempotency key). A "direct" hold: no claim attempt.
+ * Condition: the server exists and is claimable now (available, or a lease/hold run out, and
+ * fresh) — or it is already busy under this very claim id as a direct hold, which makes a
+ * repeated call succeed with the same server and renews the hold.
+ * Effect: busy until `holdExpiresAt` (its availableAt: the server comes back by itself).
  */
 export async function setServerBusy(
   deps: RepoDeps,
   endpoint: string,
   claimId: string,
   now: number,
+  holdExpiresAt: number,
 ): Promise<{ kind: 'busy'; item: GameServerItem } | { kind: 'refused'; current?: GameServerItem }> {
+  const condition = allOf({
+    exists: 'attribute_exists(#endpoint)',
+    freeOrOwn: '(#availableAt <= :now AND #freshUntil > :now) OR (#claimId = :claimId AND #status = :busy AND attribute_not_exists(#claimAttempt))',
+  });
+  const update =
+    'SET #status = :busy, #claimId = :claimId, #claimedAt = :now, #holdExpiresAt = :hold, #availableAt = :hold, #version = #version + :one, #updatedAt = :now REMOVE #leaseExpiresAt, #claimAttempt';
   try {
     const result = await deps.ddb.send(
       new UpdateCommand({
         TableName: deps.config.tables.gameServers,
         Key: { endpoint },
-        ConditionExpression:
-          'attribute_exists(#endpoint) AND ((#availableAt <= :now AND #freshUntil > :now) OR (#claimId = :claimId AND #status = :busy))',
-        UpdateExpression:
-          'SET #status = :busy, #claimId = :claimId, #claimedAt = if_not_exists(#claimedAt, :now), #availableAt = :never, #version = #version + :one, #updatedAt = :now REMOVE #leaseExpiresAt, #claimAttempt',
-        ExpressionAttributeNames: {
-          '#endpoint': 'endpoint',
-          '#availableAt': 'availableAt',
-          '#freshUntil': 'freshUntil',
-          '#claimId': 'claimId',
-          '#status': 'status',
-          '#claimedAt': 'claimedAt',
-          '#version': 'version',
-          '#updatedAt': 'updatedAt',
-          '#leaseExpiresAt': 'leaseExpiresAt',
-          '#claimAttempt': 'claimAttempt',
-        },
-        ExpressionAttributeValues: { ':now': now, ':claimId': claimId, ':busy': 'busy', ':never': NEVER, ':one': 1 },
+        ConditionExpression: condition,
+        UpdateExpression: update,
+        ExpressionAttributeNames: attributeNames(condition, update),
+        ExpressionAttributeValues: { ':now': now, ':claimId': claimId, ':busy': 'busy', ':hold': holdExpiresAt, ':one': 1 },
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
@@ -276,36 +340,30 @@ export async function setServerBusy(
 }
 
 /**
- * Returns a server to the pool if this claim still holds it (claimed or busy). Draining and
- * terminated servers, and servers re-claimed by someone else, are left alone ('not-held').
- * availableAt = now puts it at the back of the oldest-available-first order.
+ * Returns a server to the pool if the given holder still holds it (claimed or busy): a claim
+ * attempt that is being undone (`attemptId`), or a direct set-gs-busy hold (no attempt: servers
+ * of a claim record are released with their claim, all together). Draining and terminated
+ * servers, and servers held by anyone else, are left alone ('not-held').
  */
 export async function releaseServer(
   deps: RepoDeps,
   endpoint: string,
   claimId: string,
   now: number,
-  /** Only if this attempt of the claim holds it (undoing a claim attempt that failed as a whole). */
+  /** Only if this attempt of the claim holds it; undefined: only a direct hold. */
   attemptId?: string,
 ): Promise<'released' | 'not-held'> {
+  const holder = attemptId !== undefined ? heldByAttempt : '#claimId = :claimId AND attribute_not_exists(#claimAttempt)';
+  const condition = `${holder} AND #status IN (:claimed, :busy)`;
+  const update = `SET #status = :available, #availableAt = :now, #version = #version + :one, #updatedAt = :now REMOVE ${CLAIM_FIELDS}`;
   try {
     await deps.ddb.send(
       new UpdateCommand({
         TableName: deps.config.tables.gameServers,
         Key: { endpoint },
-        ConditionExpression: `#claimId = :claimId AND #status IN (:claimed, :busy)${attemptId !== undefined ? ' AND #claimAttempt = :attempt' : ''}`,
-        UpdateExpression:
-          'SET #status = :available, #availableAt = :now, #version = #version + :one, #updatedAt = :now REMOVE #claimId, #claimAttempt, #claimedAt, #leaseExpiresAt',
-        ExpressionAttributeNames: {
-          '#claimId': 'claimId',
-          '#claimAttempt': 'claimAttempt',
-          '#status': 'status',
-          '#availableAt': 'availableAt',
-          '#version': 'version',
-          '#updatedAt': 'updatedAt',
-          '#claimedAt': 'claimedAt',
-          '#leaseExpiresAt': 'leaseExpiresAt',
-        },
+        ConditionExpression: condition,
+        UpdateExpression: update,
+        ExpressionAttributeNames: attributeNames(condition, update),
         ExpressionAttributeValues: {
           ':claimId': claimId,
           ':claimed': 'claimed',
@@ -332,12 +390,12 @@ export async function releaseServer(
  */
 export async function readInventoryFacts(
   deps: RepoDeps,
-): Promise<Array<Pick<GameServerItem, 'status' | 'region' | 'freshUntil' | 'leaseExpiresAt'>>> {
+): Promise<Array<Pick<GameServerItem, 'status' | 'region' | 'freshUntil' | 'leaseExpiresAt' | 'holdExpiresAt'>>> {
   const index = resources.AVAILABILITY_INDEXES.all;
   const shards = Array.from({ length: deps.config.availabilityShards }, (_, shard) => shard);
   const perShard = await Promise.all(
     shards.map(async (shard) => {
-      const facts: Array<Pick<GameServerItem, 'status' | 'region' | 'freshUntil' | 'leaseExpiresAt'>> = [];
+      const facts: Array<Pick<GameServerItem, 'status' | 'region' | 'freshUntil' | 'leaseExpiresAt' | 'holdExpiresAt'>> = [];
       let startKey: Record<string, unknown> | undefined;
       do {
         const result: QueryCommandOutput = await deps.ddb.send(
@@ -345,13 +403,14 @@ export async function readInventoryFacts(
             TableName: deps.config.tables.gameServers,
             IndexName: index.indexName,
             KeyConditionExpression: '#pool = :pool',
-            ProjectionExpression: '#status, #region, #freshUntil, #leaseExpiresAt',
+            ProjectionExpression: '#status, #region, #freshUntil, #leaseExpiresAt, #holdExpiresAt',
             ExpressionAttributeNames: {
               '#pool': index.partitionKey,
               '#status': 'status',
               '#region': 'region',
               '#freshUntil': 'freshUntil',
               '#leaseExpiresAt': 'leaseExpiresAt',
+              '#holdExpiresAt': 'holdExpiresAt',
             },
             ExpressionAttributeValues: { ':pool': poolPartitionKey('all', {}, shard) },
             ...(startKey ? { ExclusiveStartKey: startKey } : {}),

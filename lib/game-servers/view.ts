@@ -4,11 +4,13 @@ import type { GameServer } from '../../schemas/http';
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * The status a client sees: a claim whose lease has run out is available again (the record is
- * only rewritten by the next claim; the availability index already offers it).
+ * The status a client sees: a claim whose lease has run out, or a busy server whose hold has run
+ * out, is available again (the record is only rewritten by the next claim; the availability
+ * index already offers it).
  */
 export function effectiveStatus(item: GameServerItem, now: number): GameServerStatus {
   if (item.status === 'claimed' && item.leaseExpiresAt !== undefined && item.leaseExpiresAt <= now) return 'available';
+  if (item.status === 'busy' && item.holdExpiresAt !== undefined && item.holdExpiresAt <= now) return 'available';
   return item.status;
 }
 
@@ -27,6 +29,7 @@ export function toGameServer(item: GameServerItem, now: number): GameServer {
     ...(item.labels !== undefined ? { labels: item.labels } : {}),
     ...(holdsClaim && item.claimId !== undefined ? { claimId: item.claimId } : {}),
     ...(status === 'claimed' && item.leaseExpiresAt !== undefined ? { leaseExpiresAt: iso(item.leaseExpiresAt) } : {}),
+    ...(status === 'busy' && item.holdExpiresAt !== undefined ? { holdExpiresAt: iso(item.holdExpiresAt) } : {}),
     ...(item.players !== undefined ? { players: item.players } : {}),
     ...(item.capacity !== undefined ? { capacity: item.capacity } : {}),
     ...(item.lifecycle !== undefined ? { lifecycle: item.lifecycle } : {}),

@@ -48,8 +48,8 @@ describe('node drain', () => {
 
     // Two claims on the node: one confirmed (busy), one leased (claimed).
     const cache = new CandidateCache(t.deps, { ttlMs: 0 });
-    const busy = await claimGameServers(t.deps, cache, { claimId: 'drain-busy', count: 1, region: 'us-west', group, distinctNodes: false, leaseSeconds: 60, labels: {} });
-    const leased = await claimGameServers(t.deps, cache, { claimId: 'drain-leased', count: 1, region: 'us-west', group, distinctNodes: false, leaseSeconds: 60, labels: {} });
+    const busy = await claimGameServers(t.deps, cache, { claimId: 'drain-busy', count: 1, region: 'us-west', group, distinctNodes: false, leaseSeconds: 60, holdSeconds: 3600, labels: {} });
+    const leased = await claimGameServers(t.deps, cache, { claimId: 'drain-leased', count: 1, region: 'us-west', group, distinctNodes: false, leaseSeconds: 60, holdSeconds: 3600, labels: {} });
     if (busy.kind !== 'claimed' || leased.kind !== 'claimed') throw new Error('claims failed');
     await confirmClaim(t.deps, 'drain-busy');
     const busyEndpoint = busy.servers[0]!.endpoint;
@@ -81,7 +81,10 @@ describe('node drain', () => {
     await deliver([nodeEvent({ node: 'node-many', event: 'ready', sentAt: clock() + 2, seq: 2 })]);
     const after = await getGameServers(t.deps, [...onNode, newcomer]);
     expect(statuses([...after.values()])).toEqual({ available: 149, claimed: 1, busy: 1 });
-    expect(after.get(busyEndpoint)).toMatchObject({ status: 'busy', claimId: 'drain-busy', availableAt: NEVER });
+    // Busy until its hold runs out (the claim's default hold, from the confirm).
+    const hold = after.get(busyEndpoint)!.holdExpiresAt!;
+    expect(after.get(busyEndpoint)).toMatchObject({ status: 'busy', claimId: 'drain-busy', availableAt: hold });
+    expect(hold).toBeGreaterThan(clock());
     expect(after.get(leasedEndpoint)).toMatchObject({ status: 'claimed', claimId: 'drain-leased' });
     expect([...after.values()].some((s) => s.nodeDraining !== undefined)).toBe(false);
   });

@@ -41,6 +41,10 @@ export async function createTestStack(options: { env?: Record<string, string>; c
     STAGE: stage,
     DYNAMODB_ENDPOINT: endpoints.dynamodb,
     SQS_ENDPOINT: endpoints.sqs,
+    // DynamoDB Local shares two cores with the whole suite: a slow answer is load, not a fault.
+    // Fault behaviour is tested through the fault proxy with its own short timeouts.
+    DYNAMODB_REQUEST_TIMEOUT_MS: '20000',
+    DYNAMODB_CONNECT_TIMEOUT_MS: '10000',
     ...options.env,
   });
   const logger = new Logger({ serviceName: 'gs-inventory-test', logLevel: 'SILENT' });
