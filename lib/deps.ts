@@ -33,7 +33,8 @@ export function createDocumentClient(config: Pick<Config, 'awsRegion' | 'endpoin
     region: config.awsRegion,
     maxAttempts: settings.maxAttempts,
     retryMode: 'standard',
-    requestHandler: { connectionTimeout: settings.connectTimeoutMs, requestTimeout: settings.requestTimeoutMs },
+    // Without throwOnRequestTimeout the handler only logs a warning and keeps waiting.
+    requestHandler: { connectionTimeout: settings.connectTimeoutMs, requestTimeout: settings.requestTimeoutMs, throwOnRequestTimeout: true },
     ...(local ? { endpoint: local, credentials: LOCAL_CREDENTIALS } : {}),
   });
   return DynamoDBDocumentClient.from(client, {
