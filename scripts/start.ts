@@ -1,6 +1,8 @@
 // `npm start`: the whole system on this machine. Options: --port N (or PORT), --data-dir DIR
 // (or DATA_DIR; keeps DynamoDB data across restarts), LOG_LEVEL (default WARN); every variable of
-// the configuration table in README.md applies.
+// the configuration table in README.md applies. With DYNAMODB_ENDPOINT and/or SQS_ENDPOINT set,
+// that service is used as it is (a shared DynamoDB Local, a fault proxy) and not started; its
+// tables and queues are created only if missing, and Ctrl-C leaves it running.
 import './local/env-defaults';
 import { parseArgs } from 'node:util';
 import { DEFAULT_LOCAL_API_KEYS, startLocalStack } from './local/stack';
@@ -26,23 +28,35 @@ const stack = await startLocalStack({
   ...(dataDir ? { dataDir } : {}),
   logLevel: process.env.LOG_LEVEL ?? 'WARN',
 }).catch((error: Error) => {
-  process.stderr.write(`\nCould not start the local stack: ${error.message}\n`);
+  const given = ['DYNAMODB_ENDPOINT', 'SQS_ENDPOINT'].filter((name) => process.env[name]);
+  const hint = given.length ? `\n(${given.join(' and ')} set: unset to start ${given.length > 1 ? 'them' : 'it'} here instead)` : '';
+  process.stderr.write(`\nCould not start the local stack: ${error.message}${hint}\n`);
   process.exit(1);
 });
 
 const keys = process.env.API_KEYS ? '(from API_KEYS)' : DEFAULT_LOCAL_API_KEYS;
+const { services } = stack;
+const tables = stack.stack.createdTables.length ? 'tables created' : 'existing tables kept';
+const dynamodb = services.external.dynamodb
+  ? `DynamoDB        ${services.dynamodbEndpoint}   (external: DYNAMODB_ENDPOINT; ${tables})`
+  : `DynamoDB Local  ${services.dynamodbEndpoint}   (data: ${dataDir ? dataDir : 'in memory'})`;
+const sqs = services.external.sqs
+  ? `SQS             ${services.sqsEndpoint}   (external: SQS_ENDPOINT)`
+  : `local SQS       ${services.sqsEndpoint}`;
+const external = services.external.dynamodb || services.external.sqs;
 process.stdout.write(`
 gs-inventory local stack ready in ${Date.now() - started} ms
   API             ${stack.apiUrl}        (try: curl ${stack.apiUrl}/health)
   status queue    ${stack.stack.statusQueueUrl}
   dead letters    ${stack.stack.deadLetterQueueUrl}
-  DynamoDB Local  ${stack.services.dynamodbEndpoint}   (data: ${dataDir ? dataDir : 'in memory'})
+  ${dynamodb}
+  ${sqs}
   API keys        ${keys}
 
 Send a test event (registers a game server):
   npm run send-event -- --endpoint 10.0.0.1:7777 --node node-a --event ready
 
-Ctrl-C stops everything.
+Ctrl-C stops ${external ? 'what this started (external services keep running)' : 'everything'}.
 `);
 
 let stopping = false;

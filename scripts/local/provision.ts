@@ -6,7 +6,7 @@ import {
   UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, QueueNameExists, SQSClient } from '@aws-sdk/client-sqs';
 import resources, { type CfnResource } from '../../infra/resources.cjs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './services';
 
@@ -47,11 +47,16 @@ export interface ProvisionedStack {
   statusQueueUrl: string;
   statusQueueArn: string;
   deadLetterQueueUrl: string;
-  /** Deletes the stage's tables (queues are cheap and left). */
+  /** Tables this call created; the others already existed and were kept as they were, with their data. */
+  createdTables: string[];
+  /** Deletes the stage's tables, created here or not (queues are cheap and left). */
   destroy(): Promise<void>;
 }
 
-/** Creates one stage's tables and queues on the local services from infra/resources.cjs. */
+/**
+ * Creates one stage's tables and queues from infra/resources.cjs on the given (local) services,
+ * each only if it is missing: an existing table or queue is used as it is, with its data.
+ */
 export async function provisionStage(
   stage: string,
   endpoints: { dynamodb: string; sqs: string },
@@ -60,15 +65,18 @@ export async function provisionStage(
   const ddb = new DynamoDBClient({ endpoint: endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const sqs = new SQSClient({ endpoint: endpoints.sqs, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 
+  const createdTables: string[] = [];
   const tables = Object.values(all).filter((r) => r.Type === 'AWS::DynamoDB::Table');
   await Promise.all(
     tables.map(async (table) => {
       try {
         await ddb.send(new CreateTableCommand(createTableInput(table)));
       } catch (error) {
-        if (!(error instanceof ResourceInUseException)) throw error; // kept from an earlier run (-dbPath)
+        // Kept from an earlier run (-dbPath) or made by another stack on a shared DynamoDB.
+        if (!(error instanceof ResourceInUseException)) throw error;
         return;
       }
+      createdTables.push(table.Properties.TableName);
       const ttl = table.Properties.TimeToLiveSpecification;
       if (ttl) {
         await ddb.send(
@@ -85,14 +93,8 @@ export async function provisionStage(
   const urls: Record<string, string> = {};
   const arns: Record<string, string> = {};
   for (const [logicalId, queue] of queues) {
-    const created = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: queue.Properties.QueueName,
-        Attributes: queueAttributes(queue, (id) => arns[id]!),
-      }),
-    );
-    urls[logicalId] = created.QueueUrl!;
-    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: created.QueueUrl, AttributeNames: ['QueueArn'] }));
+    const url = (urls[logicalId] = await createQueueIfMissing(sqs, queue.Properties.QueueName, queueAttributes(queue, (id) => arns[id]!)));
+    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
     arns[logicalId] = attrs.Attributes!.QueueArn!;
   }
   sqs.destroy();
@@ -103,9 +105,26 @@ export async function provisionStage(
     statusQueueUrl: urls[resources.LOGICAL_IDS.statusQueue]!,
     statusQueueArn: arns[resources.LOGICAL_IDS.statusQueue]!,
     deadLetterQueueUrl: urls[resources.LOGICAL_IDS.statusDeadLetterQueue]!,
+    createdTables,
     destroy: async () => {
       await Promise.all(tables.map((t) => ddb.send(new DeleteTableCommand({ TableName: t.Properties.TableName }))));
       ddb.destroy();
     },
   };
+}
+
+/**
+ * CreateQueue returns the existing queue's URL when a queue of that name has the same attributes;
+ * one with other attributes (QueueNameExists, "QueueAlreadyExists" on the wire: made by another
+ * version, or changed by hand) is used as it is, found by name.
+ */
+async function createQueueIfMissing(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {
+  try {
+    const created = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    return created.QueueUrl!;
+  } catch (error) {
+    if (!(error instanceof QueueNameExists)) throw error;
+    const existing = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+    return existing.QueueUrl!;
+  }
 }

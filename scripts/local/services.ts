@@ -15,7 +15,11 @@ export const LOCAL_REGION = 'us-east-1';
 export interface LocalServices {
   dynamodbEndpoint: string;
   sqsEndpoint: string;
+  /** Services that were given (already running) rather than started here: stop() leaves them alone. */
+  external: { dynamodb: boolean; sqs: boolean };
+  /** PIDs of the processes started here, DynamoDB Local first; none for external services. */
   pids: number[];
+  /** Ends the processes started here, by PID. */
   stop(): Promise<void>;
 }
 
@@ -58,11 +62,12 @@ function startProcess(command: string, args: string[], name: string): ChildProce
   return child;
 }
 
-async function waitUntil(check: () => Promise<unknown>, what: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+/** Polls `check` until it succeeds; fails early if `child` (the process being waited for) exits. */
+async function waitUntil(check: () => Promise<unknown>, what: string, child: ChildProcess | undefined, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new LocalStackError(`${what} exited during start-up (code ${child.exitCode})`);
+    if (child && child.exitCode !== null) throw new LocalStackError(`${what} exited during start-up (code ${child.exitCode})`);
     try {
       await check();
       return;
@@ -71,7 +76,7 @@ async function waitUntil(check: () => Promise<unknown>, what: string, child: Chi
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  throw new LocalStackError(`${what} did not become ready in ${timeoutMs} ms: ${String(lastError)}`);
+  throw new LocalStackError(`${what} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
 }
 
 const stopping = new WeakSet<ChildProcess>();
@@ -105,21 +110,84 @@ export interface StartOptions {
   sqsPort?: number;
   /** Keep DynamoDB data in this folder across restarts (default: in memory). */
   dataDir?: string;
+  /** Use the DynamoDB already answering here (a shared DynamoDB Local, a fault proxy) instead of starting one. */
+  dynamodbEndpoint?: string;
+  /** Use the SQS already answering here instead of starting the local SQS server. */
+  sqsEndpoint?: string;
+}
+
+/** A service to wait for: one started here (`child`) or one given by its endpoint. */
+interface Service {
+  endpoint: string;
+  child?: ChildProcess;
+  /** Names it in errors. */
+  what: string;
+  readyTimeoutMs: number;
+}
+
+/** A given endpoint should already be up: don't wait long for it. */
+function externalService(endpoint: string, what: string): Service {
+  return { endpoint, what, readyTimeoutMs: 10_000 };
 }
 
 /**
  * Starts DynamoDB Local (the real AWS jar, on Java) and the local SQS server as child processes
- * listening on 127.0.0.1, and waits until both answer. `stop()` ends both by PID.
+ * listening on 127.0.0.1, and waits until both answer. A service whose endpoint is given
+ * (`dynamodbEndpoint`, `sqsEndpoint`) is not started, only checked to answer. `stop()` ends the
+ * processes started here, by PID, and never touches a given service.
  */
 export async function startLocalServices(options: StartOptions = {}): Promise<LocalServices> {
+  const children: ChildProcess[] = [];
+  // If this process ends without stop() (an uncaught error), take the servers with it.
+  const killOnExit = () => {
+    for (const child of children) if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    await Promise.all(children.map(stopProcess));
+  };
+  try {
+    const dynamodb = options.dynamodbEndpoint
+      ? externalService(options.dynamodbEndpoint, `the DynamoDB given at ${options.dynamodbEndpoint} (DYNAMODB_ENDPOINT)`)
+      : startDynamodbLocal(options.dynamodbPort ?? (await freePort()), options.dataDir);
+    if (dynamodb.child) children.push(dynamodb.child);
+    const sqs = options.sqsEndpoint
+      ? externalService(options.sqsEndpoint, `the SQS given at ${options.sqsEndpoint} (SQS_ENDPOINT)`)
+      : startSqsServer(options.sqsPort ?? (await freePort()));
+    if (sqs.child) children.push(sqs.child);
+
+    const ddbClient = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const sqsClient = new SQSClient({ endpoint: sqs.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    try {
+      await Promise.all([
+        waitUntil(() => ddbClient.send(new ListTablesCommand({})), dynamodb.what, dynamodb.child, dynamodb.readyTimeoutMs),
+        waitUntil(() => sqsClient.send(new ListQueuesCommand({})), sqs.what, sqs.child, sqs.readyTimeoutMs),
+      ]);
+    } finally {
+      ddbClient.destroy();
+      sqsClient.destroy();
+    }
+    return {
+      dynamodbEndpoint: dynamodb.endpoint,
+      sqsEndpoint: sqs.endpoint,
+      external: { dynamodb: !dynamodb.child, sqs: !sqs.child },
+      pids: children.map((child) => child.pid!),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function startDynamodbLocal(port: number, dataDir: string | undefined): Service {
   assertJava();
   if (!existsSync(join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal.jar'))) {
     throw new LocalStackError(`DynamoDB Local jar not found under ${DYNAMODB_LOCAL_DIR}: run npm ci`);
   }
-  const dynamodbPort = options.dynamodbPort ?? (await freePort());
-  const sqsPort = options.sqsPort ?? (await freePort());
-  const storage = options.dataDir ? ['-dbPath', ensureDir(options.dataDir)] : ['-inMemory'];
-  const dynamodb = startProcess(
+  const storage = dataDir ? ['-dbPath', ensureDir(dataDir)] : ['-inMemory'];
+  const child = startProcess(
     'java',
     [
       '-Xmx512m',
@@ -130,37 +198,16 @@ export async function startLocalServices(options: StartOptions = {}): Promise<Lo
       '-sharedDb',
       '-disableTelemetry',
       '-port',
-      String(dynamodbPort),
+      String(port),
     ],
     'DynamoDB Local',
   );
-  const sqs = startProcess(process.execPath, [join(ROOT, 'scripts/local/sqs-server.mjs'), String(sqsPort)], 'local SQS');
-  const children = [dynamodb, sqs];
-  // If this process ends without stop() (an uncaught error), take the servers with it.
-  const killOnExit = () => {
-    for (const child of children) if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  const stop = async () => {
-    process.removeListener('exit', killOnExit);
-    await Promise.all(children.map(stopProcess));
-  };
-  const dynamodbEndpoint = `http://127.0.0.1:${dynamodbPort}`;
-  const sqsEndpoint = `http://127.0.0.1:${sqsPort}`;
-  try {
-    const ddb = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-    const sqsClient = new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-    await Promise.all([
-      waitUntil(() => ddb.send(new ListTablesCommand({})), 'DynamoDB Local', dynamodb),
-      waitUntil(() => sqsClient.send(new ListQueuesCommand({})), 'local SQS', sqs),
-    ]);
-    ddb.destroy();
-    sqsClient.destroy();
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { dynamodbEndpoint, sqsEndpoint, pids: children.map((child) => child.pid!), stop };
+  return { endpoint: `http://127.0.0.1:${port}`, child, what: 'DynamoDB Local', readyTimeoutMs: 30_000 };
+}
+
+function startSqsServer(port: number): Service {
+  const child = startProcess(process.execPath, [join(ROOT, 'scripts/local/sqs-server.mjs'), String(port)], 'local SQS');
+  return { endpoint: `http://127.0.0.1:${port}`, child, what: 'local SQS', readyTimeoutMs: 30_000 };
 }
 
 function ensureDir(path: string): string {

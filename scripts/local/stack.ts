@@ -17,7 +17,10 @@ export interface LocalStackOptions {
   sqsPort?: number;
   dataDir?: string;
   stage?: string;
-  /** Extra configuration, as environment variables would give it. */
+  /**
+   * Extra configuration, as environment variables would give it (over process.env). With
+   * DYNAMODB_ENDPOINT or SQS_ENDPOINT set, that service is used as it is instead of started.
+   */
   env?: Record<string, string | undefined>;
   /** Parallel poller loops (Lambda runs several batches at once). */
   pollerConcurrency?: number;
@@ -37,24 +40,30 @@ export interface LocalStack {
 /**
  * The whole system on one machine: DynamoDB Local and local SQS (child processes), tables and
  * queues from infra/resources.cjs, the HTTP API, and the status poller consuming the queue with
- * Lambda's batch semantics. stop() tears everything down, child processes by PID.
+ * Lambda's batch semantics. A service given by DYNAMODB_ENDPOINT / SQS_ENDPOINT (options.env over
+ * process.env) is used instead of started: a shared DynamoDB Local, or a fault proxy in front of
+ * one; the stage's tables and queues are created there only if missing. stop() tears down what
+ * this call started (child processes by PID) and leaves given services and all tables alone.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const env = { ...process.env, ...options.env };
   const services = await startLocalServices({
     ...(options.dynamodbPort !== undefined ? { dynamodbPort: options.dynamodbPort } : {}),
     ...(options.sqsPort !== undefined ? { sqsPort: options.sqsPort } : {}),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(env.DYNAMODB_ENDPOINT ? { dynamodbEndpoint: env.DYNAMODB_ENDPOINT } : {}),
+    ...(env.SQS_ENDPOINT ? { sqsEndpoint: env.SQS_ENDPOINT } : {}),
   });
   const stops: Array<() => Promise<void>> = [() => services.stop()];
   const stop = async () => {
-    for (const step of stops.reverse()) await step().catch(() => undefined);
+    // splice: each step runs once, however often stop() is called.
+    for (const step of stops.splice(0).reverse()) await step().catch(() => undefined);
   };
   try {
     const stage = options.stage ?? 'local';
     const stack = await provisionStage(stage, { dynamodb: services.dynamodbEndpoint, sqs: services.sqsEndpoint });
     const config = loadConfig({
-      ...process.env,
-      ...options.env,
+      ...env,
       // Documented local defaults, unless keys are configured.
       API_KEYS: options.env?.API_KEYS ?? process.env.API_KEYS ?? DEFAULT_LOCAL_API_KEYS,
       STAGE: stage,
