@@ -10,6 +10,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           env,
+          // A hang guard, not a speed target: property tests run thousands of cases and take
+          // several times longer with every core busy (npm run test:stress).
+          testTimeout: 60_000,
         },
       },
       {
@@ -41,6 +44,16 @@ export default defineConfig({
           // beforeAll runs `serverless package` (esbuild bundles included), capped at 120 s by `timeout`.
           testTimeout: 60_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          env,
+          // Runs `scripts/chaos/run.ts --quick` (its own local services and fault proxy) once in beforeAll.
+          testTimeout: 30_000,
+          hookTimeout: 240_000,
         },
       },
       {
