@@ -21,6 +21,7 @@ export interface ClaimRequest {
   labels?: Record<string, string>;
   distinctNodes?: boolean;
   leaseSeconds?: number;
+  holdSeconds?: number;
 }
 
 /** The inventory's HTTP API, as the pods call it: a Bearer API key, JSON in and out. */
@@ -37,6 +38,11 @@ export class InventoryApiClient {
 
   confirm(claimId: string): Promise<ApiResult<Claim>> {
     return this.call('POST', `/claims/${encodeURIComponent(claimId)}/confirm`);
+  }
+
+  /** Keeps the claim alive: its lease (leased) or hold (confirmed) moves to now + seconds (default: the claim's own). */
+  renew(claimId: string, seconds?: number): Promise<ApiResult<Claim>> {
+    return this.call('POST', `/claims/${encodeURIComponent(claimId)}/renew`, seconds !== undefined ? { seconds } : undefined);
   }
 
   release(claimId: string): Promise<ApiResult<Claim & { released: string[] }>> {

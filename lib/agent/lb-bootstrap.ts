@@ -245,6 +245,7 @@ export interface ClaimWatcherOptions {
   /** Called when no server of the claim is usable any more. */
   onAllLost: (lost: GameServer[]) => void;
   logger?: AgentLogger;
+  clock?: () => number;
 }
 
 /**
@@ -275,12 +276,23 @@ export class ClaimWatcher {
     if (this.timer) clearTimeout(this.timer);
   }
 
-  /** One look at the claim. */
+  /**
+   * One look at the claim. A confirmed claim holds its servers only until its hold runs out: once
+   * half of the hold has passed, the watcher renews it (a load balancer keeps its servers for as
+   * long as it lives; a pod that dies stops renewing, and its servers come back by themselves).
+   */
   async check(): Promise<void> {
-    const claim = await this.options.api.getClaim(this.options.claimId);
+    let claim = await this.options.api.getClaim(this.options.claimId);
     if (!claim.ok) {
       this.logger.warn('claim not readable', { claimId: this.options.claimId, status: claim.status, error: claim.message });
       return;
+    }
+    const now = (this.options.clock ?? Date.now)();
+    const holdEnd = claim.body.holdExpiresAt ? Date.parse(claim.body.holdExpiresAt) : undefined;
+    if (claim.body.status === 'confirmed' && holdEnd !== undefined && holdEnd - now < (claim.body.holdSeconds * 1000) / 2) {
+      const renewed = await this.options.api.renew(this.options.claimId);
+      if (renewed.ok) claim = renewed;
+      else this.logger.warn('claim not renewed', { claimId: this.options.claimId, status: renewed.status, error: renewed.message });
     }
     const usable = claim.body.servers.filter((s) => isUsable(s, this.options.claimId));
     const lost = claim.body.servers.filter((s) => !isUsable(s, this.options.claimId));

@@ -4,6 +4,7 @@ import { makeHandler as makeGetGs } from '../../functions/get-gs';
 import { makeHandler as makeListLb } from '../../functions/get-available-lb';
 import { makeHandler as makeInventory } from '../../functions/inventory';
 import { makeHandler as makeOpenApi } from '../../functions/openapi';
+import catalogue from '../../infra/functions.cjs';
 import { makeHandler as makeClaim } from '../../functions/claim-gs';
 import { makeHandler as makeHealth } from '../../functions/health';
 import { applyLifecycleEvent } from '../../lib/events/apply';
@@ -138,7 +139,7 @@ describe('GET /openapi.json and /health', () => {
     expect(response.status).toBe(200);
     expect(response.body.openapi).toBe('3.1.0');
     expect(Object.keys(response.body.paths).sort()).toEqual(
-      ['/claim-gs', '/claims/{claimId}', '/claims/{claimId}/confirm', '/claims/{claimId}/release', '/get-available-gs', '/get-available-lb', '/gs/{endpoint}', '/health', '/inventory', '/openapi.json', '/set-gs-available/{endpoint}', '/set-gs-busy/{endpoint}'].sort(),
+      catalogue.flatMap((definition) => (definition.http ? [definition.http.path] : [])).sort(),
     );
     expect(response.body.components.schemas.ClaimRequest.required).toEqual(['claimId']);
     expect(response.body.components.schemas.Claim.properties.servers.items).toEqual({ $ref: '#/components/schemas/GameServer' });

@@ -214,6 +214,8 @@ const CASES: BadInput[] = [
   { route: 'set-gs-busy', name: 'a numeric claimId', request: { body: { claimId: 5 } }, status: 400, code: 'request.invalid_body' },
   { route: 'set-gs-busy', name: 'a claimId with a space', request: { body: { claimId: 'has space' } }, status: 400, code: 'request.invalid_body' },
   { route: 'set-gs-busy', name: 'a 129-character claimId', request: { body: { claimId: 'c'.repeat(129) } }, status: 400, code: 'request.invalid_body' },
+  { route: 'set-gs-busy', name: 'holdSeconds 0', request: { body: { claimId: 'busy-1', holdSeconds: 0 } }, status: 400, code: 'request.invalid_body' },
+  { route: 'set-gs-busy', name: 'holdSeconds as a string', request: { body: { claimId: 'busy-1', holdSeconds: '60' } }, status: 400, code: 'request.invalid_body' },
 
   // POST /claim-gs
   ...unknownQuery('claim-gs'),
@@ -234,6 +236,10 @@ const CASES: BadInput[] = [
   claimCase('leaseSeconds 3601', { ...claimBody, leaseSeconds: 3601 }),
   claimCase('leaseSeconds 2.5', { ...claimBody, leaseSeconds: 2.5 }),
   claimCase('leaseSeconds as a string', { ...claimBody, leaseSeconds: '60' }),
+  claimCase('holdSeconds 0', { ...claimBody, holdSeconds: 0 }),
+  claimCase('holdSeconds 2.5', { ...claimBody, holdSeconds: 2.5 }),
+  claimCase('holdSeconds over 30 days', { ...claimBody, holdSeconds: 30 * 86_400 + 1 }),
+  claimCase('holdSeconds as a string', { ...claimBody, holdSeconds: '3600' }),
   claimCase('an upper-case region', { ...claimBody, region: 'US-WEST' }),
   claimCase('a region with a space', { ...claimBody, region: 'us west' }),
   claimCase('a numeric region', { ...claimBody, region: 1 }),
@@ -286,6 +292,15 @@ const CASES: BadInput[] = [
   ...claimIdCases('release-claim'),
   ...unknownQuery('release-claim'),
   ...bodyCases('release-claim', undefined),
+
+  // POST /claims/{claimId}/renew
+  ...claimIdCases('renew-claim'),
+  ...unknownQuery('renew-claim'),
+  ...bodyCases('renew-claim', { seconds: 60 }),
+  { route: 'renew-claim', name: 'seconds 0', request: { body: { seconds: 0 } }, status: 400, code: 'request.invalid_body' },
+  { route: 'renew-claim', name: 'seconds 1.5', request: { body: { seconds: 1.5 } }, status: 400, code: 'request.invalid_body' },
+  { route: 'renew-claim', name: 'seconds as a string', request: { body: { seconds: '60' } }, status: 400, code: 'request.invalid_body' },
+  { route: 'renew-claim', name: 'seconds over 30 days', request: { body: { seconds: 30 * 86_400 + 1 } }, status: 400, code: 'request.invalid_body' },
 
   // GET /inventory, GET /openapi.json, GET /health
   ...unknownQuery('inventory'),

@@ -14,6 +14,7 @@ import {
   SqsEventSender,
   type AgentLogger,
 } from '../../lib/agent';
+import { getClaim } from '../../lib/claims/repo';
 import { getGameServer } from '../../lib/game-servers/repo';
 import { getNode } from '../../lib/nodes/repo';
 import { startFakeImds, type FakeImds } from '../../scripts/local/fake-imds';
@@ -335,6 +336,25 @@ describe('lb-bootstrap (claimServersForLoadBalancer)', () => {
     const claim = await lbApi().getClaim(loadBalancerClaimId('lb-pod-next', 2));
     expect(claim.ok && claim.body.status).toBe('released');
     expect(third.ok && third.servers.every((s) => s.node !== second.servers[0]!.node)).toBe(true);
+  });
+
+  it('the claim watcher renews a confirmed claim once half its hold has passed, and not before', async () => {
+    await registerFleet(t.deps, { count: 2, nodes: 2, group: 'lb-renew', subnet: 84 });
+    const claimed = await claimServersForLoadBalancer({ ...base, api: lbApi(), podUid: 'lb-pod-renew', group: 'lb-renew' });
+    if (!claimed.ok) throw new Error(claimed.reason);
+    const before = (await getClaim(t.deps, claimed.claimId))!;
+    const watcher = (at: number) =>
+      new ClaimWatcher({ api: lbApi(), claimId: claimed.claimId, servers: claimed.servers, intervalMs: 60_000, onChange: async () => undefined, onAllLost: () => undefined, clock: () => at });
+    await watcher(before.holdExpiresAt! - (before.holdSeconds * 1000) / 2 - 60_000).check();
+    expect((await getClaim(t.deps, claimed.claimId))!.renewedAt).toBeUndefined();
+
+    await watcher(before.holdExpiresAt! - (before.holdSeconds * 1000) / 2 + 1).check();
+    const after = (await getClaim(t.deps, claimed.claimId))!;
+    expect(after.renewedAt).toBeDefined();
+    expect(after.holdExpiresAt).toBe(after.renewedAt! + after.holdSeconds * 1000);
+    for (const server of claimed.servers) {
+      expect(await getGameServer(t.deps, server.endpoint)).toMatchObject({ status: 'busy', claimId: claimed.claimId, holdExpiresAt: after.holdExpiresAt });
+    }
   });
 
   it('the claim watcher reports when a claimed server stops being usable, with the ones left', async () => {
