@@ -49,6 +49,9 @@ export function startSqsEventSource(options: EventSourceOptions): { stop(): Prom
             MaxNumberOfMessages: batchSize,
             WaitTimeSeconds: waitTimeSeconds,
             MessageSystemAttributeNames: ['All'],
+            // local-aws-sqs answers only the older parameter: without it no SentTimestamp comes
+            // back, and legacy messages (ordered by it) would be ordered by arrival instead.
+            AttributeNames: ['All'],
             MessageAttributeNames: ['All'],
             ...(options.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: options.visibilityTimeoutSeconds } : {}),
           }),
@@ -104,7 +107,8 @@ function toRecord(message: Message, options: EventSourceOptions): SQSRecord {
     body: message.Body ?? '',
     attributes: {
       ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      // Never invented: a legacy message without it is refused (and dead-lettered), not misordered.
+      SentTimestamp: attributes.SentTimestamp ?? '',
       SenderId: attributes.SenderId ?? 'local',
       ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
     },

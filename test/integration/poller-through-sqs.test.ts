@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import resources from '../../infra/resources.cjs';
@@ -99,5 +99,32 @@ describe('status poller through the real local SQS queue', () => {
       new ReceiveMessageCommand({ QueueUrl: t.stack.statusQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
     );
     expect((again.Messages ?? []).map((m) => m.Body).sort()).toEqual([...bodies].sort());
+  });
+
+  it('hands the handler the time the queue accepted each message (SentTimestamp), not the time it was received', async () => {
+    // Legacy messages are ordered by SentTimestamp: an event sent before a claim must look so,
+    // even when it is delivered late (here: DelaySeconds 2).
+    const { QueueUrl } = await t.sqs.send(new CreateQueueCommand({ QueueName: `${t.stack.stage}-sent-timestamp` }));
+    const beforeSend = Date.now();
+    await t.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: '{}', DelaySeconds: 2 }));
+    const afterSend = Date.now();
+    const seen: number[] = [];
+    const source = startSqsEventSource({
+      sqs: t.sqs,
+      queueUrl: QueueUrl!,
+      queueArn: 'arn:aws:sqs:us-east-1:000000000000:sent-timestamp',
+      handler: async (event: SQSEvent) => {
+        seen.push(...event.Records.map((record) => Number(record.attributes.SentTimestamp)));
+        return { batchItemFailures: [] };
+      },
+    });
+    try {
+      await waitFor(async () => seen.length > 0, 30_000);
+    } finally {
+      await source.stop();
+    }
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeGreaterThanOrEqual(beforeSend);
+    expect(seen[0]).toBeLessThanOrEqual(afterSend);
   });
 });
