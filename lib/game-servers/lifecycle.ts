@@ -99,16 +99,19 @@ export function decideGameServerWrite(
  * claim is a new pod and drops it.
  */
 function predatesClaim(stored: GameServerItem, event: GameServerLifecycleEvent): boolean {
-  // Only a live server's claim is kept: once the claimed pod drains or ends, its claim is lost
-  // anyway, and a newer pod starts afresh.
-  return stored.phase === 'active' && stored.claimId !== undefined && stored.claimedAt !== undefined && event.sentAt < stored.claimedAt;
+  return stored.claimId !== undefined && stored.claimedAt !== undefined && event.sentAt < stored.claimedAt;
 }
 
 /**
- * The stored record moved forward by a newer event while its claim stays as stored (claim fields
- * and the claim-driven status): the event's description and heartbeat are taken, the phase
- * becomes the later of the two. `adopt-pod` also takes the event's pod identity (a newer pod
- * whose event predates the claim: its later events then advance this record).
+ * The stored record moved forward by a newer event while its claim stays as stored: the event's
+ * description and heartbeat are taken.
+ * - `keep-pod` (same pod): the claim-driven status stays as stored, the phase becomes the later
+ *   of the two.
+ * - `adopt-pod` (a newer pod whose event predates the claim: it was already running on the
+ *   endpoint when the claim was made, on a record that did not show it yet): the record takes the
+ *   event's pod identity and that pod's own phase — whatever the old pod said after it (drained,
+ *   terminated) is no longer about this endpoint's pod — and the status the claim fields give.
+ *   Its later events then advance this record.
  */
 function withStoredClaim(
   current: GameServerItem,
@@ -120,7 +123,9 @@ function withStoredClaim(
 ): GameServerItem {
   const heartbeatAt = Math.min(event.sentAt, now);
   const lastHeartbeatAt = Math.max(current.lastHeartbeatAt, heartbeatAt);
-  const { claimId, claimAttempt, claimedAt, leaseExpiresAt, holdExpiresAt, status, availableAt } = current;
+  const { claimId, claimAttempt, claimedAt, leaseExpiresAt, holdExpiresAt } = current;
+  const adopt = pod === 'adopt-pod';
+  const { status, availableAt } = adopt ? claimDrivenState(current) : current;
   const item: GameServerItem = {
     ...describe(event, settings),
     ...(claimId !== undefined ? { claimId } : {}),
@@ -128,11 +133,11 @@ function withStoredClaim(
     ...(claimedAt !== undefined ? { claimedAt } : {}),
     ...(leaseExpiresAt !== undefined ? { leaseExpiresAt } : {}),
     ...(holdExpiresAt !== undefined ? { holdExpiresAt } : {}),
-    ...(current.nodeDraining ? { nodeDraining: true as const } : {}),
+    ...(current.nodeDraining && !adopt ? { nodeDraining: true as const } : {}),
     status,
     availableAt,
-    phase: current.phase,
-    podUid: pod === 'adopt-pod' ? event.podUid : current.podUid,
+    phase: adopt ? 'active' : current.phase,
+    podUid: adopt ? event.podUid : current.podUid,
     seq: event.seq,
     sentAt: event.sentAt,
     lastEvent: event.event,
@@ -142,7 +147,7 @@ function withStoredClaim(
     updatedAt: now,
     ...liveRecordTtl(event.source, lastHeartbeatAt, settings),
   };
-  return withPhase(item, laterPhase(current.phase, phaseOfEvent(event.event)), now, settings, node);
+  return withPhase(item, adopt ? phaseOfEvent(event.event) : laterPhase(current.phase, phaseOfEvent(event.event)), now, settings, node);
 }
 
 export type NodeConditionDecision = { kind: 'write'; item: GameServerItem } | { kind: 'ignore' };

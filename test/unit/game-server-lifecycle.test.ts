@@ -90,12 +90,33 @@ describe('decideGameServerWrite', () => {
     });
   });
 
-  it('a newer pod on a terminated endpoint starts a fresh, unclaimed record', () => {
+  it('a newer pod started after the claim on a terminated endpoint starts a fresh, unclaimed record', () => {
     const ended = claimed({ ...fold([gsEvent({ event: 'terminated', sentAt: T0 })])! });
-    const fresh = apply(ended, gsEvent({ podUid: 'pod-2', node: 'node-b', sentAt: T0 + 10 }))!;
+    const fresh = apply(ended, gsEvent({ podUid: 'pod-2', node: 'node-b', sentAt: NOW + 10 }))!;
     expect(fresh).toMatchObject({ status: 'available', podUid: 'pod-2', node: 'node-b', availableAt: 0 });
     expect(fresh.claimId).toBeUndefined();
     expect(fresh.leaseExpiresAt).toBeUndefined();
+  });
+
+  it('a newer pod whose ready was sent before the claim takes the claim over, whichever of it and the old pod\'s terminating lands first', () => {
+    // The claim (at NOW) was made on the old pod's record while both events were still in flight.
+    const stored = claimed(fold([gsEvent({ podUid: 'pod-1', sentAt: T0 })])!);
+    const terminating = gsEvent({ podUid: 'pod-1', event: 'terminating', seq: 2, sentAt: T0 + 10 });
+    const ready = gsEvent({ podUid: 'pod-2', node: 'node-b', sentAt: T0 + 20 });
+    const terminatingFirst = apply(apply(stored, terminating), ready)!;
+    const readyFirst = apply(apply(stored, ready), terminating)!;
+    expect(observable(terminatingFirst)).toEqual(observable(readyFirst));
+    expect(terminatingFirst).toMatchObject({ podUid: 'pod-2', node: 'node-b', phase: 'active', status: 'claimed', claimId: 'c-1', availableAt: NOW + 60_000 });
+    // Its later heartbeats keep the claim; a restart after the claim drops it.
+    expect(apply(terminatingFirst, gsEvent({ podUid: 'pod-2', node: 'node-b', event: 'heartbeat', seq: 2, sentAt: NOW + 5 }))).toMatchObject({ status: 'claimed', claimId: 'c-1' });
+    expect(apply(terminatingFirst, gsEvent({ podUid: 'pod-3', node: 'node-b', sentAt: NOW + 5 }))!.claimId).toBeUndefined();
+  });
+
+  it('a busy server taken over by a pod that predates the claim stays busy until its hold runs out', () => {
+    const stored = { ...claimed(fold([gsEvent({ podUid: 'pod-1', sentAt: T0 })])!, 'busy'), holdExpiresAt: NOW + 3_600_000, availableAt: NOW + 3_600_000 };
+    delete (stored as Partial<GameServerItem>).leaseExpiresAt;
+    const adopted = apply(stored, gsEvent({ podUid: 'pod-2', sentAt: T0 + 20 }))!;
+    expect(adopted).toMatchObject({ podUid: 'pod-2', status: 'busy', claimId: 'c-1', availableAt: NOW + 3_600_000, holdExpiresAt: NOW + 3_600_000 });
   });
 
   it('legacy pods, which never heartbeat, stay fresh and are kept (no TTL) until they terminate', () => {
