@@ -9,6 +9,7 @@
  * aborts a request whose client has gone, which is exactly the late write we want delivered.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export type FaultName = 'reset-before' | 'reset-after' | 'blackhole' | 'latency' | 'outage';
@@ -459,7 +460,12 @@ class ProxyCore {
   private profile: FaultProfile = {};
   private rules: ActiveRule[] = [];
   private readonly random: () => number;
-  private readonly abort = new AbortController();
+  /** Aborts every held (delayed) request at close(); one listener per held request. */
+  private readonly abort = (() => {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    return controller;
+  })();
 
   constructor(
     readonly target: Target,

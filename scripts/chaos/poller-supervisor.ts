@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { sleep } from './rng';
+import { stopProcess } from '../local/services';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const POLLER = join(ROOT, 'scripts/chaos/poller-process.ts');
@@ -154,7 +155,7 @@ export class PollerSupervisor {
     await this.restarting;
     const child = this.child;
     this.child = undefined;
-    if (child) await stopChild(child, 'SIGKILL');
+    if (child) await stopProcess(child, 'SIGKILL');
     await this.respawn(0);
   }
 
@@ -163,7 +164,7 @@ export class PollerSupervisor {
     await this.restarting?.catch(() => undefined);
     const child = this.child;
     this.child = undefined;
-    if (child) await stopChild(child, 'SIGTERM');
+    if (child) await stopProcess(child, 'SIGTERM');
     this.killOnExit();
     process.removeListener('exit', this.killOnExit);
   }
@@ -181,26 +182,3 @@ export class PollerSupervisor {
   }
 }
 
-/** Ends a child by PID: `signal`, then SIGKILL after 5 s. */
-function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((done) => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return done();
-    const timer = setTimeout(() => {
-      try {
-        process.kill(child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      done();
-    });
-    try {
-      process.kill(child.pid, signal);
-    } catch {
-      clearTimeout(timer);
-      done();
-    }
-  });
-}

@@ -81,7 +81,8 @@ async function waitUntil(check: () => Promise<unknown>, what: string, child: Chi
 
 const stopping = new WeakSet<ChildProcess>();
 
-function stopProcess(child: ChildProcess): Promise<void> {
+/** Ends a child process by PID: `signal` (SIGTERM), then SIGKILL after 5 s. */
+export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   stopping.add(child);
   return new Promise((done) => {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return done();
@@ -97,7 +98,7 @@ function stopProcess(child: ChildProcess): Promise<void> {
       done();
     });
     try {
-      process.kill(child.pid, 'SIGTERM');
+      process.kill(child.pid, signal);
     } catch {
       clearTimeout(timer);
       done();
@@ -145,7 +146,7 @@ export async function startLocalServices(options: StartOptions = {}): Promise<Lo
   process.once('exit', killOnExit);
   const stop = async () => {
     process.removeListener('exit', killOnExit);
-    await Promise.all(children.map(stopProcess));
+    await Promise.all(children.map((child) => stopProcess(child)));
   };
   try {
     const dynamodb = options.dynamodbEndpoint
