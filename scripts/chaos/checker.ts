@@ -598,6 +598,16 @@ export function checkOrphanBusy(ctx: Context): void {
     if (claimId && !claim) {
       const key = busyKey(server.endpoint, claimId);
       if (busyAnswered.has(key) && !index.availableStart.has(key)) continue; // a live set-gs-busy hold
+      // A set-gs-busy that answered 200 (or may have landed: 503, timeout) whose every release
+      // attempt had an unknown outcome is still a live hold: a 503 release may not have applied,
+      // and the hold itself bounds how long the server stays out of the pool.
+      const requestsForId = index.history.filter((e) => e.endpoint === server.endpoint && e.claimId === claimId);
+      const mayHold = requestsForId.some((e) => e.op === 'set-busy' && (e.status === 200 || unknownOutcome(e.status)));
+      const releasedForSure = requestsForId.some((e) => e.op === 'set-available' && e.status === 200);
+      if (mayHold && !releasedForSure && requestsForId.some((e) => e.op === 'set-available')) {
+        ctx.exemptions.push({ check: 'orphan-busy', endpoint: server.endpoint, claimId, reason: 'every release attempt had an unknown outcome (503 or timeout); the hold bounds it', detail: `hold until ${index.at(server.holdExpiresAt ?? Infinity)}` });
+        continue;
+      }
       const outcomes = index.history
         .filter((e) => e.endpoint === server.endpoint && e.claimId === claimId)
         .map((e) => `${e.op} ${e.status}${errorCodeOf(e) ? ` ${errorCodeOf(e)}` : ''} at ${index.at(e.start)}`);
@@ -802,3 +812,8 @@ export function checkObservation(observation: Observation): CheckResult {
 }
 
 export type { ViolationKind };
+
+/** An answer that says nothing about whether the request was applied. */
+function unknownOutcome(status: HistoryEntry['status']): boolean {
+  return typeof status !== 'number' || status === 503 || status >= 500;
+}

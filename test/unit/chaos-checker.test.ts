@@ -249,6 +249,14 @@ describe('chaos checker', () => {
       expectOnly(o, {});
     });
 
+    it('accepts (and records) a live set-gs-busy hold whose every release attempt answered 503', () => {
+      const o = cleanRun();
+      o.history = o.history.map((e) => (e.op === 'set-available' ? { ...e, status: 503, body: undefined } : e));
+      setServer(o, 'c:1', { status: 'busy', claimId: 'b1', holdExpiresAt: HOLD, availableAt: NEVER });
+      expectOnly(o, {});
+      expect(checkObservation(o).exemptions.filter((e) => e.check === 'orphan-busy')).toHaveLength(1);
+    });
+
     it('reports a live confirmed record none of whose servers is busy under it', () => {
       const o = cleanRun();
       o.history = o.history.filter((e) => e.claimId !== 'c1');
