@@ -5,6 +5,7 @@ import { makeHandler as makeConfirm } from '../../functions/confirm-claim';
 import { makeHandler as makeGetClaim } from '../../functions/get-claim';
 import { makeHandler as makeGetGs } from '../../functions/get-gs';
 import { makeHandler as makeRelease } from '../../functions/release-claim';
+import { makeHandler as makeRenew } from '../../functions/renew-claim';
 import { makeHandler as makePoller } from '../../functions/status-poller';
 import { getClaim } from '../../lib/claims/repo';
 import type { Config } from '../../lib/config';
@@ -156,6 +157,25 @@ describe('confirm and release are all or nothing', () => {
     expect([...(await getGameServers(t.deps, endpoints)).values()].map((s) => [s.status, s.claimId])).toEqual([
       ['busy', claimId],
       ['busy', claimId],
+    ]);
+  });
+});
+
+describe('renew is all or nothing', () => {
+  it('a renew applied but unanswered is answered 200 on retry, the hold moved on the record and every server', async () => {
+    const group = 'renew-after';
+    const endpoints = await registerFleet(t.deps, { count: 2, nodes: 2, group, subnet: 420 });
+    const claimId = 'renew-unanswered';
+    expect((await post(makeClaim(t.deps), '/claim-gs', {}, { claimId, group, region: 'us-west', count: 2 })).status).toBe(200);
+    expect((await post(makeConfirm(t.deps), '/claims/{claimId}/confirm', { claimId })).status).toBe(200);
+    proxy.inject({ match: mentions('TransactWriteItems', `"${claimId}"`), fault: 'reset-after' });
+    const renewed = await post(makeRenew(faultyDeps()), '/claims/{claimId}/renew', { claimId }, { seconds: 600 });
+    expect(renewed.status).toBe(200);
+    const record = (await getClaim(t.deps, claimId))!;
+    expect(renewed.body.holdExpiresAt).toBe(new Date(record.holdExpiresAt!).toISOString());
+    expect([...(await getGameServers(t.deps, endpoints)).values()].map((s) => [s.status, s.claimId, s.holdExpiresAt])).toEqual([
+      ['busy', claimId, record.holdExpiresAt],
+      ['busy', claimId, record.holdExpiresAt],
     ]);
   });
 });
