@@ -1,4 +1,4 @@
-import { claimGameServers, type ClaimRequest } from '../lib/claims/claim';
+import { claimGameServers, claimRequestHash, type ClaimRequest } from '../lib/claims/claim';
 import { singleFlight } from '../lib/single-flight';
 import { toClaim } from '../lib/claims/view';
 import { createDeps, type Deps } from '../lib/deps';
@@ -6,7 +6,7 @@ import { AppError, ErrorCodes } from '../lib/errors';
 import { CandidateCache } from '../lib/game-servers/candidates';
 import { httpHandler } from '../lib/http';
 import { ClaimRequestSchema } from '../schemas/http';
-import { CLAIMERS } from './roles';
+import { actorOf, CLAIMERS } from './roles';
 
 /** Seconds a caller is asked to wait when nothing suitable is available. */
 const RETRY_AFTER_SECONDS = 2;
@@ -14,9 +14,13 @@ const RETRY_AFTER_SECONDS = 2;
 /** POST /claim-gs: find and claim `count` servers (all or nothing) under a lease, idempotently. */
 export function makeHandler(deps: Deps) {
   const candidates = new CandidateCache(deps, { ttlMs: deps.config.candidateCacheMs });
-  const claimOnce = singleFlight((claimId: string, request: ClaimRequest) => claimGameServers(deps, candidates, request));
+  // Concurrent identical requests (same owner, claim id and request) share one attempt; any other
+  // combination runs its own, so that it gets claim.mismatch, never another request's servers.
+  const claimOnce = singleFlight((_key: string, request: ClaimRequest) => claimGameServers(deps, candidates, request));
+  const claimShared = (request: ClaimRequest) => claimOnce(JSON.stringify([request.owner, request.claimId, claimRequestHash(request)]), request);
   return httpHandler(deps, { roles: CLAIMERS, body: ClaimRequestSchema }, async ({ body, caller }) => {
-    const outcome = await claimOnce(body.claimId, {
+    const actor = actorOf(caller);
+    const outcome = await claimShared({
       claimId: body.claimId,
       count: body.count,
       ...(body.region !== undefined ? { region: body.region } : {}),
@@ -25,7 +29,7 @@ export function makeHandler(deps: Deps) {
       distinctNodes: body.distinctNodes ?? body.count > 1,
       leaseSeconds: body.leaseSeconds ?? deps.config.defaultLeaseSeconds,
       holdSeconds: body.holdSeconds ?? deps.config.defaultHoldSeconds,
-      ...(caller ? { caller: caller.role } : {}),
+      owner: actor.principal,
     });
     if (outcome.kind === 'none-available') {
       throw new AppError(
@@ -35,8 +39,12 @@ export function makeHandler(deps: Deps) {
         { retryAfterSeconds: RETRY_AFTER_SECONDS },
       );
     }
-    const claim = toClaim(outcome.claim, outcome.servers, deps.clock());
-    return { statusCode: 200, body: { ...claim, replayed: outcome.kind === 'existing' } };
+    const claim = toClaim(outcome.claim, outcome.servers, deps.clock(), actor);
+    return {
+      statusCode: 200,
+      body: { ...claim, replayed: outcome.kind === 'existing' },
+      audit: { endpoints: outcome.claim.endpoints, replayed: outcome.kind === 'existing' },
+    };
   });
 }
 

@@ -3,13 +3,14 @@ import { toClaim } from '../lib/claims/view';
 import { createDeps, type Deps } from '../lib/deps';
 import { httpHandler } from '../lib/http';
 import { ClaimIdParamsSchema } from '../schemas/http';
-import { CLAIMERS } from './roles';
+import { actorOf, CLAIMERS } from './roles';
 
 /** POST /claims/{claimId}/confirm: the leased servers become busy. */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: CLAIMERS, params: ClaimIdParamsSchema }, async ({ params }) => {
-    const { claim, servers } = await confirmClaim(deps, params.claimId);
-    return { statusCode: 200, body: toClaim(claim, servers, deps.clock()) };
+  return httpHandler(deps, { roles: CLAIMERS, params: ClaimIdParamsSchema }, async ({ params, caller }) => {
+    const actor = actorOf(caller);
+    const { claim, servers } = await confirmClaim(deps, params.claimId, actor);
+    return { statusCode: 200, body: toClaim(claim, servers, deps.clock(), actor) };
   });
 }
 

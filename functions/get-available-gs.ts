@@ -3,14 +3,14 @@ import { listAvailableGameServers } from '../lib/game-servers/list';
 import { toGameServer } from '../lib/game-servers/view';
 import { httpHandler } from '../lib/http';
 import { ListQuerySchema } from '../schemas/http';
-import { ANY_ROLE } from './roles';
+import { actorOf, ANY_ROLE } from './roles';
 
 /** GET /get-available-gs?region=&group=&limit=&distinctNodes=&label.<k>=<v> */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: ANY_ROLE, query: ListQuerySchema }, async ({ query }) => {
+  return httpHandler(deps, { roles: ANY_ROLE, query: ListQuerySchema }, async ({ query, caller }) => {
     const now = deps.clock();
     const items = await listAvailableGameServers(deps, query, now);
-    return { statusCode: 200, body: { servers: items.map((item) => toGameServer(item, now)) } };
+    return { statusCode: 200, body: { servers: items.map((item) => toGameServer(item, now, actorOf(caller))) } };
   });
 }
 

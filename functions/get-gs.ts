@@ -4,14 +4,14 @@ import { getGameServer } from '../lib/game-servers/repo';
 import { toGameServer } from '../lib/game-servers/view';
 import { httpHandler } from '../lib/http';
 import { EndpointParamsSchema } from '../schemas/http';
-import { ANY_ROLE } from './roles';
+import { actorOf, ANY_ROLE } from './roles';
 
 /** GET /gs/{endpoint} */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: ANY_ROLE, params: EndpointParamsSchema }, async ({ params }) => {
+  return httpHandler(deps, { roles: ANY_ROLE, params: EndpointParamsSchema }, async ({ params, caller }) => {
     const item = await getGameServer(deps, params.endpoint);
     if (!item) throw new NotFoundError(ErrorCodes.gsNotFound, `Game server ${params.endpoint} not found`);
-    return { statusCode: 200, body: toGameServer(item, deps.clock()) };
+    return { statusCode: 200, body: toGameServer(item, deps.clock(), actorOf(caller)) };
   });
 }
 

@@ -3,16 +3,21 @@ import { createDeps, type Deps } from '../lib/deps';
 import { toGameServer } from '../lib/game-servers/view';
 import { httpHandler } from '../lib/http';
 import { EndpointParamsSchema, SetAvailableBodySchema } from '../schemas/http';
-import { CLAIMERS } from './roles';
+import { actorOf, CLAIMERS } from './roles';
 
 /**
  * POST /set-gs-available/{endpoint} {claimId}: the counterpart of set-gs-busy. The server returns
  * to the pool if that claim still holds it; otherwise nothing changes (`released: false`).
  */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: CLAIMERS, params: EndpointParamsSchema, body: SetAvailableBodySchema }, async ({ params, body }) => {
-    const result = await releaseBusyServer(deps, params.endpoint, body.claimId);
-    return { statusCode: 200, body: { released: result.released, server: toGameServer(result.server, deps.clock()) } };
+  return httpHandler(deps, { roles: CLAIMERS, params: EndpointParamsSchema, body: SetAvailableBodySchema }, async ({ params, body, caller }) => {
+    const actor = actorOf(caller);
+    const result = await releaseBusyServer(deps, params.endpoint, body.claimId, actor);
+    return {
+      statusCode: 200,
+      body: { released: result.released, server: toGameServer(result.server, deps.clock(), actor) },
+      audit: { released: result.released },
+    };
   });
 }
 

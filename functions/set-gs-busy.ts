@@ -3,21 +3,27 @@ import { createDeps, type Deps } from '../lib/deps';
 import { toGameServer } from '../lib/game-servers/view';
 import { httpHandler } from '../lib/http';
 import { EndpointParamsSchema, SetBusyBodySchema } from '../schemas/http';
-import { CLAIMERS } from './roles';
+import { actorOf, CLAIMERS } from './roles';
 
 /**
  * POST /set-gs-busy/{endpoint} {claimId?, holdSeconds?}: an available server -> busy until the hold
  * runs out, atomically and idempotently (the same claimId again renews the hold).
  */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: CLAIMERS, params: EndpointParamsSchema, body: SetBusyBodySchema }, async ({ params, body }) => {
+  return httpHandler(deps, { roles: CLAIMERS, params: EndpointParamsSchema, body: SetBusyBodySchema }, async ({ params, body, caller }) => {
+    const actor = actorOf(caller);
     const result = await setGameServerBusy(deps, {
       endpoint: params.endpoint,
+      owner: actor.principal,
       ...(body?.claimId ? { claimId: body.claimId } : {}),
       ...(body?.holdSeconds !== undefined ? { holdSeconds: body.holdSeconds } : {}),
     });
-    const server = toGameServer(result.server, deps.clock());
-    return { statusCode: 200, body: { server, claimId: result.claimId, holdExpiresAt: new Date(result.server.holdExpiresAt!).toISOString() } };
+    const server = toGameServer(result.server, deps.clock(), actor);
+    return {
+      statusCode: 200,
+      body: { server, claimId: result.claimId, holdExpiresAt: new Date(result.server.holdExpiresAt!).toISOString() },
+      audit: { claimId: result.claimId },
+    };
   });
 }
 

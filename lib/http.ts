@@ -52,6 +52,8 @@ export interface HttpResult {
   statusCode: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** What the audit line should also say about this request (e.g. the endpoints a claim got). Never secrets. */
+  audit?: Record<string, unknown>;
 }
 
 export function errorBody(code: string, message: string, details?: Record<string, unknown>) {
@@ -142,6 +144,52 @@ function bearerToken(headers: Record<string, string | undefined>): string | unde
 }
 
 /**
+ * The audit trail: exactly one structured line per request (`message: "request"`), whatever the
+ * outcome, with the request id (the same as the HTTP API's access log), the principal (key name or
+ * IAM ARN, never a key or its digest), role, route, the claim id / endpoint the request was about,
+ * the answer (status, error code) and the latency. A refused request says who was refused.
+ */
+class AuditLine {
+  private readonly started = performance.now();
+  private readonly fields: Record<string, unknown> = {};
+
+  constructor(
+    private readonly logger: Deps['logger'],
+    requestId: string,
+    route: string | undefined,
+  ) {
+    this.fields.requestId = requestId;
+    if (route) this.fields.route = route;
+  }
+
+  caller(caller: Caller): void {
+    this.fields.principal = caller.name;
+    this.fields.principalId = caller.principal;
+    this.fields.role = caller.role;
+    if (caller.keyId) this.fields.keyId = caller.keyId;
+  }
+
+  /** The claim id and endpoint of validated path parameters or body. */
+  subject(values: unknown): void {
+    if (typeof values !== 'object' || values === null) return;
+    for (const field of ['claimId', 'endpoint'] as const) {
+      const value = (values as Record<string, unknown>)[field];
+      if (typeof value === 'string') this.fields[field] = value;
+    }
+  }
+
+  done(status: number, code?: string, extra?: Record<string, unknown>): void {
+    this.logger.info('request', {
+      ...this.fields,
+      ...extra,
+      status,
+      outcome: code ?? 'ok',
+      latencyMs: Math.round((performance.now() - this.started) * 10) / 10,
+    });
+  }
+}
+
+/**
  * The shared HTTP stack: Powertools logger context and EMF metrics, authentication by API key
  * and role, zod validation of path, query and body, and one error shape for everything:
  * `{ error: { code, message } }`. Expected errors (AppError) keep their status; anything else is
@@ -182,19 +230,24 @@ export function httpHandler<P = undefined, Q = undefined, B = undefined>(
   };
   const core = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId ?? 'local';
+    const audit = new AuditLine(deps.logger, requestId, event.routeKey ?? event.requestContext?.routeKey);
     try {
       const headers = event.headers ?? {};
       let caller: Caller | undefined;
       if (spec.roles !== 'public') {
         caller = await authenticateRequest(event, headers);
+        audit.caller(caller);
         if (!spec.roles.includes(caller.role)) {
           throw new AppError('auth.forbidden', 403, `The ${caller.role} role may not call this route`);
         }
       }
       const params = validate(spec.params, decodePathParameters(event.pathParameters), 'path');
+      audit.subject(params);
       const query = validate(querySchema, readQuery(event), 'query');
       const body = validate(bodySchema, readBody(event), 'body');
+      audit.subject(body);
       const result = await handle({ params, query, body, requestId, headers, ...(caller ? { caller } : {}) });
+      audit.done(result.statusCode, undefined, result.audit);
       return respond(result, requestId);
     } catch (caught) {
       // Throttling, timeouts and lost connections: the caller can retry the same request (every
@@ -202,13 +255,14 @@ export function httpHandler<P = undefined, Q = undefined, B = undefined>(
       const error = !(caught instanceof AppError) && isTransientError(caught) ? new ServiceUnavailableError(undefined, { cause: caught }) : caught;
       if (error instanceof ServiceUnavailableError) deps.logger.warn('dependency unavailable', { requestId, error: (error.cause ?? error) as Error });
       if (error instanceof AppError) {
-        deps.logger.info('request refused', { code: error.code, status: error.statusCode, requestId });
+        audit.done(error.statusCode, error.code);
         const headers: Record<string, string> = {};
         if (error.statusCode === 401) headers['www-authenticate'] = CHALLENGE[authenticator.mode];
         if (typeof error.details?.retryAfterSeconds === 'number') headers['retry-after'] = String(error.details.retryAfterSeconds);
         return respond({ statusCode: error.statusCode, body: errorBody(error.code, error.message, error.details), headers }, requestId);
       }
       deps.logger.error('unhandled error', { requestId, error: error as Error });
+      audit.done(500, 'internal');
       return respond({ statusCode: 500, body: errorBody('internal', 'Internal error') }, requestId);
     }
   };

@@ -51,7 +51,7 @@ const errors = (...statuses: number[]) =>
           400: 'Invalid path, query or body (nothing written)',
           401: 'Missing or unknown API key',
           403: 'The caller role may not call this route',
-          404: 'Not found',
+          404: 'Not found (a claim of another principal is answered exactly like one that does not exist)',
           409: 'Conflict (see error.code)',
           413: 'Body too large',
           415: 'Body is not JSON',
@@ -88,7 +88,7 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
       title: 'Game-server inventory and matchmaking API',
       version: '1.0.0',
       description:
-        'Lists available dedicated game servers and claims them atomically (leased, idempotent, all-or-nothing groups on distinct nodes). Errors are `{ "error": { "code", "message" } }`.',
+        'Lists available dedicated game servers and claims them atomically (leased, idempotent, all-or-nothing groups on distinct nodes). A claim belongs to the principal that made it (the API key\'s name, or the IAM principal): only it, or a caller with the `admin` role, sees its claim id and may confirm, renew or release it. Errors are `{ "error": { "code", "message" } }`.',
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     security: [{ apiKey: [] }],
@@ -129,7 +129,7 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
       },
       '/set-gs-available/{endpoint}': {
         post: {
-          summary: 'Return a server set busy under a claimId to the pool (no change if that claim no longer holds it)',
+          summary: 'Return a server set busy under a claimId to the pool (no change, `released: false`, if that claim does not hold it for this caller)',
           parameters: [endpointParam],
           requestBody: { required: true, content: json({ type: 'object', properties: { claimId: schemaOf(ClaimIdSchema) }, required: ['claimId'], additionalProperties: false }) },
           responses: {

@@ -14,7 +14,8 @@ export const GameServerSchema = z
     status: GameServerStatusSchema,
     lastHeartbeatAt: z.iso.datetime(),
     labels: z.record(z.string(), z.string()).optional(),
-    claimId: z.string().optional(),
+    /** Shown only to the claim's owner (and admins); everyone else sees the status alone. */
+    claimId: z.string().optional().describe("The claim holding the server: shown only to the claim's owner and to admins"),
     leaseExpiresAt: z.iso.datetime().optional(),
     /** Busy servers: when the hold runs out (renewing the claim moves it). */
     holdExpiresAt: z.iso.datetime().optional(),
@@ -43,6 +44,8 @@ export const ClaimSchema = z
   .object({
     claimId: z.string(),
     status: z.enum(['leased', 'confirmed', 'released']),
+    /** The principal the claim belongs to: `key:<key name>` or `iam:<partition>:<account>:<role|user>/<name>`. */
+    owner: z.string().optional(),
     servers: z.array(GameServerSchema),
     leaseExpiresAt: z.iso.datetime(),
     /** A leased claim past its lease: its servers may have gone to someone else. */

@@ -38,6 +38,8 @@ export const GameServerItemSchema = z.object({
   claimId: z.string().optional(),
   /** The claim attempt that holds the server (a claim id's attempts are told apart by it). */
   claimAttempt: z.string().optional(),
+  /** The principal whose claim holds the server (lib/ownership.ts); absent on records from before owners. */
+  owner: z.string().optional(),
   claimedAt: z.number().optional(),
   /** While claimed: the end of the lease (also availableAt, so the index offers it again then). */
   leaseExpiresAt: z.number().optional(),
@@ -131,7 +133,8 @@ export const ClaimItemSchema = z.object({
   releasedAt: z.number().optional(),
   /** Released claims: the servers the release returned to the pool (replays answer the same). */
   releasedEndpoints: z.array(z.string()).optional(),
-  caller: z.string().optional(),
+  /** The principal that made the claim: only it (or an admin) may see or change it (lib/ownership.ts). */
+  owner: z.string().optional(),
   /** TTL (epoch seconds): the claim's deadline (or release) plus the retention; garbage collection only. */
   expiresAt: z.number(),
 });

@@ -2,7 +2,7 @@
 // prints the key once, its SHA-256 digest, the new key document and the `aws ssm` command that
 // stores it, so the operator's own credentials do the writing.
 //
-//   npm run keys -- generate --role load-balancer [--document current.json] [--stage prod]
+//   npm run keys -- generate --role load-balancer --name lb-pool-a [--document current.json] [--stage prod]
 //   npm run keys -- revoke --digest <sha256 hex> --document current.json [--stage prod]
 //   npm run keys -- check --document current.json
 //   npm run keys -- hash < keys.txt            (digest of each key on stdin, one per line)
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   addKeyDigest,
+  describeKeyDocument,
   formatKeyDocument,
   generateApiKey,
   hashApiKey,
@@ -28,11 +29,13 @@ export class UsageError extends Error {
 }
 
 const USAGE = `usage:
-  npm run keys -- generate --role <${RoleSchema.options.join('|')}> [--document FILE] [--stage STAGE] [--region REGION]
+  npm run keys -- generate --role <${RoleSchema.options.join('|')}> [--name NAME] [--document FILE] [--stage STAGE] [--region REGION]
   npm run keys -- revoke --digest <sha256 hex> --document FILE [--stage STAGE] [--region REGION]
   npm run keys -- check --document FILE
   npm run keys -- hash            (reads keys from stdin, one per line)
 
+NAME is the key holder (the principal its claims belong to; default: the role). A second key of
+an existing name is a rotation: revoke the old one once every holder uses the new one.
 FILE is the current key document, as read with:
   aws ssm get-parameter --name /${SERVICE}/<stage>/api-keys --with-decryption --query Parameter.Value --output text > FILE`;
 
@@ -62,6 +65,7 @@ export function runKeys(argv: string[], io: KeysIo): string {
     allowPositionals: true,
     options: {
       role: { type: 'string' },
+      name: { type: 'string' },
       digest: { type: 'string' },
       document: { type: 'string' },
       stage: { type: 'string', default: 'dev' },
@@ -84,17 +88,19 @@ export function runKeys(argv: string[], io: KeysIo): string {
       if (!role.success) throw new UsageError(`generate needs --role ${RoleSchema.options.join('|')}\n\n${USAGE}`);
       const key = (io.generateKey ?? generateApiKey)();
       const digest = hashApiKey(key);
-      const document = addKeyDigest(readDocument(false), role.data, digest);
+      const name = values.name ?? role.data;
+      const document = addKeyDigest(readDocument(false), role.data, digest, name);
+      const ofName = describeKeyDocument(document).find((row) => row.name === name)!.keys;
       return [
-        `New ${role.data} key (shown once: put it in the caller's secret store, never in the repository):`,
+        `New ${role.data} key named ${name} (shown once: put it in the caller's secret store, never in the repository):`,
         `  ${key}`,
         `Its SHA-256 digest (what the API stores; not secret):`,
         `  ${digest}`,
-        `Key document with it (${document[role.data]!.length} valid ${role.data} key(s)):`,
+        `Key document with it (${ofName} valid key(s) named ${name}${ofName > 1 ? ': a rotation; revoke the old one when it is no longer used' : ''}):`,
         `  ${formatKeyDocument(document)}`,
         `Store it for stage ${values.stage} (a running function picks it up within API_KEYS_CACHE_SECONDS, 300 by default):`,
         `  ${storeCommand(document, values.stage, values.region)}`,
-        `Locally the same key works as API_KEYS=${role.data}:${key}`,
+        `Locally the same key works as API_KEYS=${name}:${role.data}:${key}`,
       ].join('\n');
     }
     case 'revoke': {
@@ -110,7 +116,14 @@ export function runKeys(argv: string[], io: KeysIo): string {
     }
     case 'check': {
       const document = readDocument(true);
-      return RoleSchema.options.map((role) => `${role}: ${document[role]?.length ?? 0} key(s)`).join('\n');
+      const rows = describeKeyDocument(document);
+      return RoleSchema.options
+        .map((role) => {
+          const names = rows.filter((row) => row.role === role);
+          const keys = names.reduce((sum, row) => sum + row.keys, 0);
+          return `${role}: ${keys} key(s)${names.length ? ` (${names.map((row) => `${row.name}: ${row.keys}`).join(', ')})` : ''}`;
+        })
+        .join('\n');
     }
     case 'hash':
       return io

@@ -55,6 +55,7 @@ export async function runCandidateStrategies(ctx: BenchContext, options: { write
                 distinctNodes: false,
                 leaseSeconds: BENCH_LEASE_SECONDS,
                 holdSeconds: 86_400,
+                owner: 'key:bench',
               });
               if (outcome.kind === 'none-available') return { kind: 'miss', reason: `none-available (${outcome.reason})` };
               return { kind: 'won', claimId: outcome.claim.claimId, servers: outcome.servers.map((s) => ({ endpoint: s.endpoint, node: s.node })) };

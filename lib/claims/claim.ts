@@ -6,6 +6,7 @@ import { BadRequestError, ConflictError, ErrorCodes, NotFoundError, ServiceUnava
 import type { CandidateCache } from '../game-servers/candidates';
 import { claimServer, getGameServer, getGameServers, releaseServer, setServerBusy } from '../game-servers/repo';
 import type { ServerFilter } from '../game-servers/select';
+import type { Actor } from '../ownership';
 import { effectiveStatus } from '../game-servers/view';
 import { claimRecordTtl } from './deadlines';
 import { getClaim, putClaimRecord } from './repo';
@@ -17,7 +18,8 @@ export interface ClaimRequest extends ServerFilter {
   leaseSeconds: number;
   /** How long a confirm (or renew) of this claim holds its servers busy. */
   holdSeconds: number;
-  caller?: string;
+  /** The principal making the claim: the claim and its servers belong to it. */
+  owner: string;
 }
 
 export type ClaimOutcome =
@@ -57,13 +59,14 @@ export function claimRequestHash(request: ClaimRequest): string {
 }
 
 /** What a successful claim write did to a listed server (the write sets exactly these fields). */
-function asClaimed(item: GameServerItem, claimId: string, attemptId: string, now: number, leaseExpiresAt: number): GameServerItem {
+function asClaimed(item: GameServerItem, claimId: string, attemptId: string, owner: string, now: number, leaseExpiresAt: number): GameServerItem {
   const { holdExpiresAt: _hold, ...rest } = item;
   return {
     ...rest,
     status: 'claimed',
     claimId,
     claimAttempt: attemptId,
+    owner,
     claimedAt: now,
     leaseExpiresAt,
     availableAt: leaseExpiresAt,
@@ -72,9 +75,13 @@ function asClaimed(item: GameServerItem, claimId: string, attemptId: string, now
   };
 }
 
-/** The answer for a claim id that already has a record: that claim, or claim.mismatch. */
-async function answerExisting(deps: Deps, claim: ClaimItem, requestHash: string): Promise<ClaimOutcome> {
-  if (claim.requestHash !== requestHash) {
+/**
+ * The answer for a claim id that already has a record: that claim, or claim.mismatch — also when
+ * the claim id is another principal's (whatever the caller's role: a retry answers only its own
+ * caller, and another principal learns nothing of the claim's servers).
+ */
+async function answerExisting(deps: Deps, claim: ClaimItem, request: ClaimRequest, requestHash: string): Promise<ClaimOutcome> {
+  if (claim.requestHash !== requestHash || (claim.owner !== undefined && claim.owner !== request.owner)) {
     throw new ConflictError(ErrorCodes.claimMismatch, `Claim id ${claim.claimId} was already used for a different request`);
   }
   const servers = await getGameServers(deps, claim.endpoints);
@@ -154,7 +161,7 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
       const existing =
         (await getClaim(deps, request.claimId)) ??
         (concurrentLeaseEnd !== undefined ? await awaitConcurrentAttempt(deps, request.claimId, concurrentLeaseEnd) : undefined);
-      if (existing) return answerExisting(deps, existing, requestHash);
+      if (existing) return answerExisting(deps, existing, request, requestHash);
       if (concurrentLeaseEnd !== undefined) {
         concurrentLeaseEnd = undefined; // that attempt gave up: its servers are back
         cache.invalidate(filter);
@@ -169,7 +176,15 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
     const leaseExpiresAt = now + request.leaseSeconds * 1000;
     const writes = await Promise.allSettled(
       candidates.map((c) =>
-        claimServer(deps, { endpoint: c.endpoint, claimId: request.claimId, attemptId, now, leaseExpiresAt, expect: { ...filter, node: c.node } }),
+        claimServer(deps, {
+          endpoint: c.endpoint,
+          claimId: request.claimId,
+          attemptId,
+          owner: request.owner,
+          now,
+          leaseExpiresAt,
+          expect: { ...filter, node: c.node },
+        }),
       ),
     );
     const held = candidates.filter((_, i) => writes[i]!.status === 'fulfilled' && (writes[i] as PromiseFulfilledResult<{ kind: string }>).value.kind === 'claimed');
@@ -187,7 +202,7 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
         leaseSeconds: request.leaseSeconds,
         leaseExpiresAt,
         holdSeconds: request.holdSeconds,
-        ...(request.caller ? { caller: request.caller } : {}),
+        owner: request.owner,
         expiresAt: claimRecordTtl(leaseExpiresAt),
       };
       // A failure here leaves the outcome unknown: the servers are kept (see above).
@@ -196,12 +211,12 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
         deps.metrics.addMetric('ClaimSucceeded', MetricUnit.Count, 1);
         deps.metrics.addMetric('ClaimLatency', MetricUnit.Milliseconds, deps.clock() - started);
         deps.logger.info('gs claimed', { claimId: request.claimId, endpoints: claim.endpoints, attempt });
-        return { kind: 'claimed', claim, servers: candidates.map((c) => asClaimed(c, request.claimId, attemptId, now, leaseExpiresAt)), attempts: attempt };
+        return { kind: 'claimed', claim, servers: candidates.map((c) => asClaimed(c, request.claimId, attemptId, request.owner, now, leaseExpiresAt)), attempts: attempt };
       }
       // Another attempt of this claim id committed first; ours was never visible to anyone.
       await release(held, attemptId);
       cache.giveBack(held);
-      return answerExisting(deps, commit.existing, requestHash);
+      return answerExisting(deps, commit.existing, request, requestHash);
     }
 
     // Not committed, so nobody was told of this attempt: undo it as a whole.
@@ -221,7 +236,7 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
     deps.metrics.addMetric('ClaimConflict', MetricUnit.Count, 1);
   }
   const existing = await getClaim(deps, request.claimId);
-  if (existing) return answerExisting(deps, existing, requestHash);
+  if (existing) return answerExisting(deps, existing, request, requestHash);
   deps.metrics.addMetric('ClaimNoneAvailable', MetricUnit.Count, 1);
   return { kind: 'none-available', reason: 'contention' };
 }
@@ -231,7 +246,7 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
  * Best effort: a release that fails leaves the server to its lease, which returns it.
  */
 async function undoAttempt(deps: Deps, claimId: string, attemptId: string, servers: GameServerItem[]): Promise<void> {
-  const results = await Promise.allSettled(servers.map((s) => releaseServer(deps, s.endpoint, claimId, deps.clock(), attemptId)));
+  const results = await Promise.allSettled(servers.map((s) => releaseServer(deps, s.endpoint, claimId, deps.clock(), { attemptId })));
   const failed = results.filter((r) => r.status === 'rejected').length;
   if (failed > 0) {
     deps.logger.warn('claim attempt undo incomplete; its lease returns the servers', { claimId, attemptId, failed });
@@ -243,14 +258,17 @@ export interface SetBusyRequest {
   endpoint: string;
   claimId?: string;
   holdSeconds?: number;
+  /** The principal making the hold: the hold belongs to it. */
+  owner: string;
 }
 
 /**
  * Claims one named server straight to busy (the replaced sample's route, made atomic) in a single
  * conditional write, held until `holdSeconds` from now. The claim id (generated when absent) is
  * stored on the server and is the idempotency key: repeating the call with it returns the same
- * server and renews the hold; the server is returned to the pool with releaseBusyServer. Throws
- * BadRequestError (hold too long), NotFoundError (gs.not_found) and ConflictError
+ * server and renews the hold — for its owner only: another principal with the same claim id finds
+ * the server busy like anyone else. The server is returned to the pool with releaseBusyServer.
+ * Throws BadRequestError (hold too long), NotFoundError (gs.not_found) and ConflictError
  * (gs.not_available with the current status: claimed, busy, draining, stale or terminated).
  */
 export async function setGameServerBusy(deps: Deps, request: SetBusyRequest): Promise<{ claimId: string; server: GameServerItem }> {
@@ -260,7 +278,7 @@ export async function setGameServerBusy(deps: Deps, request: SetBusyRequest): Pr
   }
   const claimId = request.claimId ?? randomUUID();
   const now = deps.clock();
-  const result = await setServerBusy(deps, request.endpoint, claimId, now, now + holdSeconds * 1000);
+  const result = await setServerBusy(deps, { endpoint: request.endpoint, claimId, owner: request.owner, now, holdExpiresAt: now + holdSeconds * 1000 });
   if (result.kind === 'busy') {
     deps.metrics.addMetric('ClaimSucceeded', MetricUnit.Count, 1);
     deps.logger.info('gs set busy', { endpoint: request.endpoint, claimId });
@@ -276,10 +294,12 @@ export async function setGameServerBusy(deps: Deps, request: SetBusyRequest): Pr
 /**
  * Returns a server set busy under `claimId` (set-gs-busy) to the pool; a server this claim id no
  * longer holds — or holds through a claim record, which is released as a whole with
- * /claims/{claimId}/release — is left as it is (`released: false`). Throws NotFoundError.
+ * /claims/{claimId}/release, or holds for another principal (unless the actor is an admin) — is
+ * left as it is (`released: false`: the same answer whether the claim id exists or not).
+ * Throws NotFoundError.
  */
-export async function releaseBusyServer(deps: Deps, endpoint: string, claimId: string): Promise<{ released: boolean; server: GameServerItem }> {
-  const outcome = await releaseServer(deps, endpoint, claimId, deps.clock());
+export async function releaseBusyServer(deps: Deps, endpoint: string, claimId: string, actor: Actor): Promise<{ released: boolean; server: GameServerItem }> {
+  const outcome = await releaseServer(deps, endpoint, claimId, deps.clock(), { directHold: actor });
   const server = await getGameServer(deps, endpoint);
   if (!server) throw new NotFoundError(ErrorCodes.gsNotFound, `Game server ${endpoint} not found`);
   return { released: outcome === 'released', server };

@@ -4,8 +4,9 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, CancellationReason } from '@aws-sdk/client-dynamodb';
 import { ClaimItemSchema, GameServerItemSchema, type ClaimItem, type ClaimStatus, type GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { attributeNames, isConditionFailure, isTransactionCanceled } from '../dynamo';
+import { allOf, attributeNames, isConditionFailure, isTransactionCanceled } from '../dynamo';
 import type { ServerTransition } from '../game-servers/repo';
+import { ownerClause, type Actor } from '../ownership';
 
 type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
 
@@ -51,7 +52,7 @@ export interface RecordChange {
 
 export type TransitionResult =
   | { kind: 'applied' }
-  /** The record is no longer in a `from` status (a concurrent confirm, renew or release won). */
+  /** The record is no longer in a `from` status (a concurrent confirm, renew or release won), or not the actor's. */
   | { kind: 'record-changed' }
   /** These servers no longer match their transition's condition; `current` is what they are now. */
   | { kind: 'servers-changed'; changed: Array<{ endpoint: string; current?: GameServerItem }> };
@@ -62,21 +63,33 @@ const reasonItem = (reason: CancellationReason | undefined) =>
 /**
  * Moves a claim record and its servers together in one TransactWriteItems: all or nothing,
  * whatever fails or dies in between. The record's clause `attempt` pins the transition to the
- * attempt that committed the claim; each server's clause pins it to that attempt too.
+ * attempt that committed the claim; each server's clause pins it to that attempt too; the
+ * record's `owner` clause lets only the claim's owner (or an admin) through (lib/ownership.ts).
  * `ClientRequestToken` makes the SDK's own retries of the call idempotent on DynamoDB; a retry
  * that still finds the work done is answered by the record's new status (the caller re-reads).
  * Throws what the client throws; a transaction cancelled by throttling or a conflicting
  * transaction is a transient error (isTransientError).
  */
-export async function runClaimTransition(deps: RepoDeps, claim: ClaimItem, change: RecordChange, servers: ServerTransition[]): Promise<TransitionResult> {
-  const values: Record<string, unknown> = { ':attempt': claim.attemptId };
+export async function runClaimTransition(
+  deps: RepoDeps,
+  claim: ClaimItem,
+  actor: Actor,
+  change: RecordChange,
+  servers: ServerTransition[],
+): Promise<TransitionResult> {
+  const owner = ownerClause(actor);
+  const values: Record<string, unknown> = { ':attempt': claim.attemptId, ...owner.values };
   change.from.forEach((status, i) => (values[`:from${i}`] = status));
   const sets: string[] = [];
   for (const [field, value] of Object.entries(change.set)) {
     sets.push(`#${field} = :${field}`);
     values[`:${field}`] = value;
   }
-  const condition = `#attemptId = :attempt AND #status IN (${change.from.map((_, i) => `:from${i}`).join(', ')})`;
+  const condition = allOf({
+    attempt: '#attemptId = :attempt',
+    from: `#status IN (${change.from.map((_, i) => `:from${i}`).join(', ')})`,
+    ...(owner.clause ? { owner: owner.clause } : {}),
+  });
   const update = `SET ${sets.join(', ')}`;
   try {
     await deps.ddb.send(

@@ -9,6 +9,7 @@ import {
 } from '../game-servers/repo';
 import { effectiveStatus } from '../game-servers/view';
 import { claimRecordTtl } from './deadlines';
+import { mayAct, type Actor } from '../ownership';
 import { getClaim, runClaimTransition, type TransitionResult } from './repo';
 
 export interface ClaimWithServers {
@@ -24,15 +25,20 @@ async function withServers(deps: Deps, claim: ClaimItem): Promise<ClaimWithServe
   return { claim, servers: claim.endpoints.flatMap((endpoint) => servers.get(endpoint) ?? []) };
 }
 
-async function requireClaim(deps: Deps, claimId: string): Promise<ClaimItem> {
+/**
+ * The claim, if the actor may act on it. Another principal's claim is answered exactly like a
+ * claim id that was never used (404), so nobody learns that it exists. The transitions'
+ * conditions enforce the same rule (runClaimTransition).
+ */
+async function requireClaim(deps: Deps, claimId: string, actor: Actor): Promise<ClaimItem> {
   const claim = await getClaim(deps, claimId);
-  if (!claim) throw new NotFoundError(ErrorCodes.claimNotFound, `Claim ${claimId} not found`);
+  if (!claim || !mayAct(actor, claim.owner)) throw new NotFoundError(ErrorCodes.claimNotFound, `Claim ${claimId} not found`);
   return claim;
 }
 
-/** The claim and the current records of its servers. Throws NotFoundError. */
-export async function getClaimWithServers(deps: Deps, claimId: string): Promise<ClaimWithServers> {
-  return withServers(deps, await requireClaim(deps, claimId));
+/** The claim and the current records of its servers. Throws NotFoundError (also for another principal's claim). */
+export async function getClaimWithServers(deps: Deps, claimId: string, actor: Actor): Promise<ClaimWithServers> {
+  return withServers(deps, await requireClaim(deps, claimId, actor));
 }
 
 /** claim.lost, naming each server that no longer matches and what it is now. */
@@ -53,9 +59,9 @@ const released = (claimId: string) => new ConflictError(ErrorCodes.claimReleased
  * Throws NotFoundError (claim.not_found) and ConflictError: claim.released, or claim.lost with
  * the servers that went to someone else (or went stale, draining or away).
  */
-export async function confirmClaim(deps: Deps, claimId: string): Promise<ClaimWithServers> {
+export async function confirmClaim(deps: Deps, claimId: string, actor: Actor): Promise<ClaimWithServers> {
   for (let attempt = 1; attempt <= MAX_TRANSITION_ATTEMPTS; attempt++) {
-    const claim = await requireClaim(deps, claimId);
+    const claim = await requireClaim(deps, claimId, actor);
     if (claim.status === 'confirmed') return withServers(deps, claim);
     if (claim.status === 'released') throw released(claimId);
     const now = deps.clock();
@@ -63,6 +69,7 @@ export async function confirmClaim(deps: Deps, claimId: string): Promise<ClaimWi
     const result = await runClaimTransition(
       deps,
       claim,
+      actor,
       { from: ['leased'], set: { status: 'confirmed', confirmedAt: now, holdExpiresAt, expiresAt: claimRecordTtl(holdExpiresAt) } },
       claim.endpoints.map((endpoint) =>
         confirmServerTransition(deps.config.tables.gameServers, { endpoint, claimId, attemptId: claim.attemptId, now, holdExpiresAt }),
@@ -84,9 +91,9 @@ export async function confirmClaim(deps: Deps, claimId: string): Promise<ClaimWi
  * server together. Works past the deadline as long as nobody claimed the servers since.
  * Throws NotFoundError, BadRequestError (too long), ConflictError claim.released / claim.lost.
  */
-export async function renewClaim(deps: Deps, claimId: string, seconds?: number): Promise<ClaimWithServers> {
+export async function renewClaim(deps: Deps, claimId: string, actor: Actor, seconds?: number): Promise<ClaimWithServers> {
   for (let attempt = 1; attempt <= MAX_TRANSITION_ATTEMPTS; attempt++) {
-    const claim = await requireClaim(deps, claimId);
+    const claim = await requireClaim(deps, claimId, actor);
     if (claim.status === 'released') throw released(claimId);
     const leased = claim.status === 'leased';
     const max = leased ? deps.config.maxLeaseSeconds : deps.config.maxHoldSeconds;
@@ -102,6 +109,7 @@ export async function renewClaim(deps: Deps, claimId: string, seconds?: number):
     const result = await runClaimTransition(
       deps,
       claim,
+      actor,
       { from: [claim.status], set },
       claim.endpoints.map((endpoint) =>
         renewServerTransition(deps.config.tables.gameServers, {
@@ -130,9 +138,9 @@ export async function renewClaim(deps: Deps, claimId: string, seconds?: number):
  * someone else are left alone. Idempotent: a released claim answers with the servers its release
  * returned. Throws NotFoundError.
  */
-export async function releaseClaim(deps: Deps, claimId: string): Promise<ClaimWithServers & { released: string[] }> {
+export async function releaseClaim(deps: Deps, claimId: string, actor: Actor): Promise<ClaimWithServers & { released: string[] }> {
   for (let attempt = 1; attempt <= MAX_TRANSITION_ATTEMPTS; attempt++) {
-    const claim = await requireClaim(deps, claimId);
+    const claim = await requireClaim(deps, claimId, actor);
     if (claim.status === 'released') return { ...(await withServers(deps, claim)), released: claim.releasedEndpoints ?? [] };
     const current = await getGameServers(deps, claim.endpoints);
     const held = claim.endpoints
@@ -144,6 +152,7 @@ export async function releaseClaim(deps: Deps, claimId: string): Promise<ClaimWi
     const result = await runClaimTransition(
       deps,
       claim,
+      actor,
       { from: ['leased', 'confirmed'], set },
       held.map((server) =>
         releaseServerTransition(deps.config.tables.gameServers, { endpoint: server.endpoint, claimId, attemptId: claim.attemptId, now, status: server.status }),

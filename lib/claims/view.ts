@@ -1,15 +1,20 @@
 import type { Claim } from '../../schemas/http';
 import type { ClaimItem, GameServerItem } from '../../schemas/items';
 import { toGameServer } from '../game-servers/view';
+import type { Actor } from '../ownership';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** A claim as the claim routes return it. */
-export function toClaim(claim: ClaimItem, servers: GameServerItem[], now: number): Claim {
+/**
+ * A claim as the claim routes return it (only ever to its owner or an admin). A server that has
+ * gone to another principal's claim since shows that claim's status, not its id.
+ */
+export function toClaim(claim: ClaimItem, servers: GameServerItem[], now: number, viewer: Actor): Claim {
   return {
     claimId: claim.claimId,
     status: claim.status,
-    servers: servers.map((server) => toGameServer(server, now)),
+    ...(claim.owner !== undefined ? { owner: claim.owner } : {}),
+    servers: servers.map((server) => toGameServer(server, now, viewer)),
     leaseExpiresAt: iso(claim.leaseExpiresAt),
     expired: claim.status === 'leased' && claim.leaseExpiresAt <= now,
     ...(claim.holdExpiresAt !== undefined ? { holdExpiresAt: iso(claim.holdExpiresAt) } : {}),

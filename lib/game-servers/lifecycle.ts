@@ -123,13 +123,14 @@ function withStoredClaim(
 ): GameServerItem {
   const heartbeatAt = Math.min(event.sentAt, now);
   const lastHeartbeatAt = Math.max(current.lastHeartbeatAt, heartbeatAt);
-  const { claimId, claimAttempt, claimedAt, leaseExpiresAt, holdExpiresAt } = current;
+  const { claimId, claimAttempt, owner, claimedAt, leaseExpiresAt, holdExpiresAt } = current;
   const adopt = pod === 'adopt-pod';
   const { status, availableAt } = adopt ? claimDrivenState(current) : current;
   const item: GameServerItem = {
     ...describe(event, settings),
     ...(claimId !== undefined ? { claimId } : {}),
     ...(claimAttempt !== undefined ? { claimAttempt } : {}),
+    ...(owner !== undefined ? { owner } : {}),
     ...(claimedAt !== undefined ? { claimedAt } : {}),
     ...(leaseExpiresAt !== undefined ? { leaseExpiresAt } : {}),
     ...(holdExpiresAt !== undefined ? { holdExpiresAt } : {}),

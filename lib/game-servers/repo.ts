@@ -11,6 +11,7 @@ import resources from '../../infra/resources.cjs';
 import { GameServerItemSchema, NEVER, type GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
 import { allOf, attributeNames, isConditionFailure, putIfVersion } from '../dynamo';
+import { ownerClause, type Actor } from '../ownership';
 import { indexForPool, poolPartitionKey } from './availability-keys';
 import type { ServerFilter } from './select';
 
@@ -122,10 +123,12 @@ export interface ClaimServerUpdate {
   leaseExpiresAt: number;
   /** What the claimer saw when it picked the server; the write holds only if it still holds. */
   expect: ServerFilter & { node?: string };
+  /** The principal making the claim. */
+  owner: string;
 }
 
 /** Fields a server carries while a claim holds it; releasing removes them all. */
-const CLAIM_FIELDS = '#claimId, #claimAttempt, #claimedAt, #leaseExpiresAt, #holdExpiresAt';
+const CLAIM_FIELDS = '#claimId, #claimAttempt, #owner, #claimedAt, #leaseExpiresAt, #holdExpiresAt';
 
 /** The claim attempt holds the server (its own earlier write, or the claim it committed). */
 const heldByAttempt = '#claimId = :claimId AND #claimAttempt = :attempt';
@@ -154,6 +157,7 @@ export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) 
     ':attempt': update.attemptId,
     ':claimed': 'claimed',
     ':lease': update.leaseExpiresAt,
+    ':owner': update.owner,
     ':one': 1,
   };
   const free: Record<string, string> = {
@@ -176,7 +180,7 @@ export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) 
   const ownAttempt = `${heldByAttempt} AND #status = :claimed`;
   const condition = `(${allOf(free)}) OR (${ownAttempt})`;
   const updateExpression =
-    'SET #status = :claimed, #claimId = :claimId, #claimAttempt = :attempt, #claimedAt = :now, #leaseExpiresAt = :lease, #availableAt = :lease, #version = #version + :one, #updatedAt = :now REMOVE #holdExpiresAt';
+    'SET #status = :claimed, #claimId = :claimId, #claimAttempt = :attempt, #owner = :owner, #claimedAt = :now, #leaseExpiresAt = :lease, #availableAt = :lease, #version = #version + :one, #updatedAt = :now REMOVE #holdExpiresAt';
   const names = attributeNames(condition, updateExpression);
   for (const placeholder of Object.keys(labelNames)) delete names[placeholder];
   return {
@@ -302,32 +306,32 @@ export function releaseServerTransition(tableName: string, server: HeldServer & 
  * set-gs-busy in one conditional write on the server record (no claim record: the endpoint is
  * fixed, so the record itself is the idempotency key). A "direct" hold: no claim attempt.
  * Condition: the server exists and is claimable now (available, or a lease/hold run out, and
- * fresh) — or it is already busy under this very claim id as a direct hold, which makes a
- * repeated call succeed with the same server and renews the hold.
- * Effect: busy until `holdExpiresAt` (its availableAt: the server comes back by itself).
+ * fresh) — or it is already busy under this very claim id as a direct hold of this owner, which
+ * makes a repeated call succeed with the same server and renews the hold (another principal
+ * repeating the claim id finds the server not available, whatever its role).
+ * Effect: busy until `holdExpiresAt` (its availableAt: the server comes back by itself), owned by
+ * `owner`.
  */
 export async function setServerBusy(
   deps: RepoDeps,
-  endpoint: string,
-  claimId: string,
-  now: number,
-  holdExpiresAt: number,
+  hold: { endpoint: string; claimId: string; owner: string; now: number; holdExpiresAt: number },
 ): Promise<{ kind: 'busy'; item: GameServerItem } | { kind: 'refused'; current?: GameServerItem }> {
+  const own = ownerClause({ principal: hold.owner, admin: false }).clause!;
   const condition = allOf({
     exists: 'attribute_exists(#endpoint)',
-    freeOrOwn: '(#availableAt <= :now AND #freshUntil > :now) OR (#claimId = :claimId AND #status = :busy AND attribute_not_exists(#claimAttempt))',
+    freeOrOwn: `(#availableAt <= :now AND #freshUntil > :now) OR (#claimId = :claimId AND #status = :busy AND attribute_not_exists(#claimAttempt) AND (${own}))`,
   });
   const update =
-    'SET #status = :busy, #claimId = :claimId, #claimedAt = :now, #holdExpiresAt = :hold, #availableAt = :hold, #version = #version + :one, #updatedAt = :now REMOVE #leaseExpiresAt, #claimAttempt';
+    'SET #status = :busy, #claimId = :claimId, #owner = :owner, #claimedAt = :now, #holdExpiresAt = :hold, #availableAt = :hold, #version = #version + :one, #updatedAt = :now REMOVE #leaseExpiresAt, #claimAttempt';
   try {
     const result = await deps.ddb.send(
       new UpdateCommand({
         TableName: deps.config.tables.gameServers,
-        Key: { endpoint },
+        Key: { endpoint: hold.endpoint },
         ConditionExpression: condition,
         UpdateExpression: update,
         ExpressionAttributeNames: attributeNames(condition, update),
-        ExpressionAttributeValues: { ':now': now, ':claimId': claimId, ':busy': 'busy', ':hold': holdExpiresAt, ':one': 1 },
+        ExpressionAttributeValues: { ':now': hold.now, ':claimId': hold.claimId, ':owner': hold.owner, ':busy': 'busy', ':hold': hold.holdExpiresAt, ':one': 1 },
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
@@ -339,22 +343,20 @@ export async function setServerBusy(
   }
 }
 
+/** Who releases a server: an uncommitted claim attempt being undone, or a direct hold's holder. */
+export type ServerHolder = { attemptId: string } | { directHold: Actor };
+
 /**
  * Returns a server to the pool if the given holder still holds it (claimed or busy): a claim
- * attempt that is being undone (`attemptId`), or a direct set-gs-busy hold (no attempt: servers
- * of a claim record are released with their claim, all together). Draining and terminated
+ * attempt that is being undone (`attemptId`), or a direct set-gs-busy hold of this actor (no
+ * attempt: servers of a claim record are released with their claim, all together; another
+ * principal's hold is not this actor's to release unless it is an admin). Draining and terminated
  * servers, and servers held by anyone else, are left alone ('not-held').
  */
-export async function releaseServer(
-  deps: RepoDeps,
-  endpoint: string,
-  claimId: string,
-  now: number,
-  /** Only if this attempt of the claim holds it; undefined: only a direct hold. */
-  attemptId?: string,
-): Promise<'released' | 'not-held'> {
-  const holder = attemptId !== undefined ? heldByAttempt : '#claimId = :claimId AND attribute_not_exists(#claimAttempt)';
-  const condition = `${holder} AND #status IN (:claimed, :busy)`;
+export async function releaseServer(deps: RepoDeps, endpoint: string, claimId: string, now: number, holder: ServerHolder): Promise<'released' | 'not-held'> {
+  const owner = 'directHold' in holder ? ownerClause(holder.directHold) : { values: {} };
+  const held = 'attemptId' in holder ? heldByAttempt : `#claimId = :claimId AND attribute_not_exists(#claimAttempt)${owner.clause ? ` AND (${owner.clause})` : ''}`;
+  const condition = `${held} AND #status IN (:claimed, :busy)`;
   const update = `SET #status = :available, #availableAt = :now, #version = #version + :one, #updatedAt = :now REMOVE ${CLAIM_FIELDS}`;
   try {
     await deps.ddb.send(
@@ -371,7 +373,7 @@ export async function releaseServer(
           ':available': 'available',
           ':now': now,
           ':one': 1,
-          ...(attemptId !== undefined ? { ':attempt': attemptId } : {}),
+          ...('attemptId' in holder ? { ':attempt': holder.attemptId } : owner.values),
         },
       }),
     );

@@ -1,5 +1,6 @@
 import { NEVER, type GameServerItem, type GameServerStatus } from '../../schemas/items';
 import type { GameServer } from '../../schemas/http';
+import { maySee, type Actor } from '../ownership';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -14,8 +15,12 @@ export function effectiveStatus(item: GameServerItem, now: number): GameServerSt
   return item.status;
 }
 
-/** A stored record as every route returns it. */
-export function toGameServer(item: GameServerItem, now: number): GameServer {
+/**
+ * A stored record as every route returns it, to `viewer`: a claimed or busy server shows its
+ * status to everyone, its claim id only to the claim's owner (and admins). Public views (none
+ * today) pass no viewer and see no claim id.
+ */
+export function toGameServer(item: GameServerItem, now: number, viewer: Actor | undefined): GameServer {
   const status = effectiveStatus(item, now);
   const holdsClaim = status === 'claimed' || status === 'busy' || ((status === 'draining' || status === 'terminated') && item.claimId !== undefined);
   return {
@@ -27,7 +32,7 @@ export function toGameServer(item: GameServerItem, now: number): GameServer {
     status,
     lastHeartbeatAt: iso(item.lastHeartbeatAt),
     ...(item.labels !== undefined ? { labels: item.labels } : {}),
-    ...(holdsClaim && item.claimId !== undefined ? { claimId: item.claimId } : {}),
+    ...(holdsClaim && item.claimId !== undefined && maySee(viewer, item.owner) ? { claimId: item.claimId } : {}),
     ...(status === 'claimed' && item.leaseExpiresAt !== undefined ? { leaseExpiresAt: iso(item.leaseExpiresAt) } : {}),
     ...(status === 'busy' && item.holdExpiresAt !== undefined ? { holdExpiresAt: iso(item.holdExpiresAt) } : {}),
     ...(item.players !== undefined ? { players: item.players } : {}),

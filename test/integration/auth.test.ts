@@ -260,7 +260,7 @@ describe('API keys from an SSM SecureString parameter (as deployed)', () => {
 
     for (const [type, value] of [
       ['SecureString', '{"matchmaker":["not-a-digest"]}'],
-      ['SecureString', `{"admin":["${hashApiKey(oldKey)}"]}`],
+      ['SecureString', `{"superuser":["${hashApiKey(oldKey)}"]}`],
       ['SecureString', 'matchmaker:plaintext-key'],
       ['String', document({ matchmaker: [oldKey] })],
     ] as const) {

@@ -16,6 +16,7 @@ import { nodeAndPodHistoryWithDelivery, nodeEvent, type MixedEvent } from '../fi
 import { sqsEvent, sqsRecord, toWire } from '../fixtures/sqs';
 import { createTestStack, manualClock, type TestStack } from '../setup/stack';
 
+const OWNER = { principal: 'key:matchmaker', admin: false };
 const clock = manualClock(T0 + 1000);
 let t: TestStack;
 let handler: ReturnType<typeof makeHandler>;
@@ -48,10 +49,10 @@ describe('node drain', () => {
 
     // Two claims on the node: one confirmed (busy), one leased (claimed).
     const cache = new CandidateCache(t.deps, { ttlMs: 0 });
-    const busy = await claimGameServers(t.deps, cache, { claimId: 'drain-busy', count: 1, region: 'us-west', group, distinctNodes: false, leaseSeconds: 60, holdSeconds: 3600, labels: {} });
-    const leased = await claimGameServers(t.deps, cache, { claimId: 'drain-leased', count: 1, region: 'us-west', group, distinctNodes: false, leaseSeconds: 60, holdSeconds: 3600, labels: {} });
+    const busy = await claimGameServers(t.deps, cache, { claimId: 'drain-busy', count: 1, region: 'us-west', group, distinctNodes: false, leaseSeconds: 60, holdSeconds: 3600, labels: {}, owner: OWNER.principal });
+    const leased = await claimGameServers(t.deps, cache, { claimId: 'drain-leased', count: 1, region: 'us-west', group, distinctNodes: false, leaseSeconds: 60, holdSeconds: 3600, labels: {}, owner: OWNER.principal });
     if (busy.kind !== 'claimed' || leased.kind !== 'claimed') throw new Error('claims failed');
-    await confirmClaim(t.deps, 'drain-busy');
+    await confirmClaim(t.deps, 'drain-busy', OWNER);
     const busyEndpoint = busy.servers[0]!.endpoint;
     const leasedEndpoint = leased.servers[0]!.endpoint;
 

@@ -47,7 +47,7 @@ export async function createTestStack(options: { env?: Record<string, string>; c
     DYNAMODB_CONNECT_TIMEOUT_MS: '10000',
     ...options.env,
   });
-  const logger = new Logger({ serviceName: 'gs-inventory-test', logLevel: 'SILENT' });
+  const logger = new Logger({ serviceName: 'gs-inventory-test', logLevel: (process.env.TEST_LOG_LEVEL as 'SILENT') ?? 'SILENT' });
   // Warnings such as "no application metrics to publish" go to the silent test logger.
   const metrics = new Metrics({ namespace: 'test', serviceName: 'test', logger });
   const deps = createDeps({ config, logger, metrics, ...(options.clock ? { clock: options.clock } : {}) });

@@ -9,6 +9,7 @@ import {
   iamPrincipalKey,
   KeyringError,
   keyringFromDocument,
+  MAX_KEYS_PER_NAME,
   MAX_KEYS_PER_ROLE,
   parseIamPrincipals,
   parseKeyDocument,
@@ -33,7 +34,12 @@ describe('API keys and their digests', () => {
 
   it('authenticates a key by its digest and role; the digest itself is no key', () => {
     const keyring = keyringFromDocument({ matchmaker: [digestOf('mm-key-12345')], reader: [digestOf('ro-key-12345')] });
-    expect(authenticate(keyring, 'mm-key-12345')).toEqual({ role: 'matchmaker', keyId: digestOf('mm-key-12345').slice(0, 8) });
+    expect(authenticate(keyring, 'mm-key-12345')).toEqual({
+      role: 'matchmaker',
+      principal: 'key:matchmaker',
+      name: 'matchmaker',
+      keyId: digestOf('mm-key-12345').slice(0, 8),
+    });
     expect(authenticate(keyring, 'ro-key-12345')?.role).toBe('reader');
     expect(authenticate(keyring, digestOf('mm-key-12345'))).toBeUndefined();
     expect(authenticate(keyring, 'mm-key-1234')).toBeUndefined();
@@ -47,8 +53,33 @@ describe('API keys and their digests', () => {
       'reader',
       'matchmaker',
     ]);
-    expect(() => parseKeyring('admin:some-long-key')).toThrow(KeyringError);
+    expect(() => parseKeyring('superuser:some-long-key')).toThrow(KeyringError);
     expect(() => parseKeyring('reader:short')).toThrow(/at least 8/);
+  });
+
+  it('names key holders with name:role:key; every key of one name is one principal (a rotation keeps its claims)', () => {
+    const keyring = parseKeyring('lb-pool-a:load-balancer:lb-a-key-old,lb-pool-b:load-balancer:lb-b-key-1,lb-pool-a:load-balancer:lb-a-key-new,ops:admin:adm-key-1:with-colon');
+    expect(['lb-a-key-old', 'lb-a-key-new', 'lb-b-key-1', 'adm-key-1:with-colon'].map((key) => authenticate(keyring, key)).map((c) => [c?.principal, c?.role])).toEqual([
+      ['key:lb-pool-a', 'load-balancer'],
+      ['key:lb-pool-a', 'load-balancer'],
+      ['key:lb-pool-b', 'load-balancer'],
+      ['key:ops', 'admin'],
+    ]);
+    expect(authenticate(keyring, 'lb-a-key-old')?.keyId).not.toBe(authenticate(keyring, 'lb-a-key-new')?.keyId);
+    // The older role:key form names the principal after its role.
+    expect(authenticate(parseKeyring('matchmaker:mm-local-key'), 'mm-local-key')).toMatchObject({ principal: 'key:matchmaker', name: 'matchmaker' });
+  });
+
+  it('refuses a name used for two roles, bad names, and more than MAX_KEYS_PER_NAME keys of one name', () => {
+    expect(() => parseKeyring('pool:load-balancer:lb-key-123,pool:matchmaker:mm-key-123')).toThrow(/two roles/);
+    expect(() => parseKeyring('matchmaker:mm-key-123,matchmaker:reader:ro-key-123')).toThrow(/two roles/);
+    expect(() => parseKeyring('Pool A:reader:ro-key-123')).toThrow(/key names/);
+    const six = Array.from({ length: MAX_KEYS_PER_NAME + 1 }, (_, i) => `pool:reader:ro-key-12345-${i}`).join(',');
+    expect(() => parseKeyring(six)).toThrow(/at most 5 keys per name/);
+    for (const spec of ['pool:load-balancer:lb-key-123,pool:matchmaker:mm-key-123', 'Pool A:reader:ro-key-123', 'pool:reader:short']) {
+      expect(() => parseKeyring(spec)).toThrow(KeyringError);
+      expect(() => parseKeyring(spec)).not.toThrow(/lb-key-123|mm-key-123|ro-key-123|short/);
+    }
   });
 });
 
@@ -66,11 +97,14 @@ describe('the key document (SSM SecureString value)', () => {
 
   it.each([
     ['not JSON', 'matchmaker:plaintext-key-123', /not valid JSON/],
-    ['an unknown role', JSON.stringify({ admin: [mm] }), /unknown role\(s\) admin/],
+    ['an unknown role', JSON.stringify({ superuser: [mm] }), /unknown role\(s\) superuser/],
     ['a plaintext key instead of a digest', JSON.stringify({ matchmaker: ['plaintext-key-123'] }), /SHA-256/],
     ['an upper-case digest', JSON.stringify({ matchmaker: [mm.toUpperCase()] }), /SHA-256/],
     ['a role that is not a list', JSON.stringify({ matchmaker: mm }), /matchmaker/],
-    [`more than ${MAX_KEYS_PER_ROLE} keys for a role`, JSON.stringify({ reader: Array.from({ length: 6 }, (_, i) => digestOf(`key-${i}-123456`)) }), /at most 5/],
+    [`more than ${MAX_KEYS_PER_ROLE} keys for a role`, JSON.stringify({ reader: Array.from({ length: MAX_KEYS_PER_ROLE + 1 }, (_, i) => ({ name: `r${i}`, digest: digestOf(`key-${i}-123456`) })) }), /at most 50/],
+    [`more than ${MAX_KEYS_PER_NAME} keys of one name`, JSON.stringify({ reader: Array.from({ length: 6 }, (_, i) => digestOf(`key-${i}-123456`)) }), /at most 5 keys per name/],
+    ['one name under two roles', JSON.stringify({ matchmaker: [{ name: 'pool', digest: mm }], reader: [{ name: 'pool', digest: lb }] }), /two roles/],
+    ['a named key with a bad name', JSON.stringify({ matchmaker: [{ name: 'Pool A', digest: mm }] }), /matchmaker/],
     ['one digest under two roles', JSON.stringify({ matchmaker: [mm], reader: [mm] }), /appears twice/],
     ['a list', JSON.stringify([mm]), /document/],
   ])('refuses %s, without echoing the content', (_name, text, message) => {
@@ -93,8 +127,21 @@ describe('the key document (SSM SecureString value)', () => {
     expect(() => addKeyDigest(both, 'reader', next)).toThrow(/already/);
     expect(() => removeKeyDigest(start, next)).toThrow(/not in the document/);
     expect(() => addKeyDigest(start, 'reader', 'nothex')).toThrow(/digest/);
-    const full = { reader: Array.from({ length: MAX_KEYS_PER_ROLE }, (_, i) => digestOf(`reader-${i}-12345`)) };
+    const full = { reader: Array.from({ length: MAX_KEYS_PER_NAME }, (_, i) => digestOf(`reader-${i}-12345`)) };
     expect(() => addKeyDigest(full, 'reader', next)).toThrow(/revoke one first/);
+  });
+
+  it('names keys: { name, digest } entries, rotated per name; bare digests are named after their role', () => {
+    const old = digestOf('lb-a-old-12345');
+    const next = digestOf('lb-a-new-12345');
+    const start = addKeyDigest({ reader: [mm] }, 'load-balancer', old, 'lb-pool-a');
+    expect(start).toEqual({ reader: [mm], 'load-balancer': [{ name: 'lb-pool-a', digest: old }] });
+    const rotating = addKeyDigest(start, 'load-balancer', next, 'lb-pool-a');
+    expect(parseKeyDocument(formatKeyDocument(rotating))).toEqual({ 'load-balancer': [{ name: 'lb-pool-a', digest: old }, { name: 'lb-pool-a', digest: next }], reader: [mm] });
+    expect(authenticate(keyringFromDocument(rotating), 'lb-a-new-12345')).toMatchObject({ principal: 'key:lb-pool-a', role: 'load-balancer' });
+    expect(authenticate(keyringFromDocument(rotating), 'mm-key-12345')).toMatchObject({ principal: 'key:reader', role: 'reader' });
+    expect(() => addKeyDigest(rotating, 'matchmaker', lb, 'lb-pool-a')).toThrow(/two roles/);
+    expect(removeKeyDigest(rotating, old)).toEqual({ 'load-balancer': [{ name: 'lb-pool-a', digest: next }], reader: [mm] });
   });
 });
 
@@ -191,7 +238,7 @@ describe('IAM principals', () => {
     ]);
     expect(parseIamPrincipals(undefined).size).toBe(0);
     expect(() => parseIamPrincipals('{')).toThrow(/not valid JSON/);
-    expect(() => parseIamPrincipals(JSON.stringify({ 'arn:aws:iam::123456789012:role/x': 'admin' }))).toThrow(KeyringError);
+    expect(() => parseIamPrincipals(JSON.stringify({ 'arn:aws:iam::123456789012:role/x': 'superuser' }))).toThrow(KeyringError);
     expect(() => parseIamPrincipals(JSON.stringify({ 'arn:aws:sts::123456789012:assumed-role/x/s': 'reader' }))).toThrow(/not an IAM role or user ARN/);
     expect(() => parseIamPrincipals(JSON.stringify({ 'arn:aws:iam::123456789012:role/*': 'reader' }))).toThrow(/not an IAM role or user ARN/);
     expect(() =>
@@ -240,7 +287,19 @@ describe('npm run keys', () => {
     expect(added).toContain('/gs-inventory/dev/api-keys');
     const revoked = runKeys(['revoke', '--digest', old.toUpperCase(), '--document', 'current.json'], io(files));
     expect(revoked).toContain(`--value '${JSON.stringify({})}'`);
-    expect(runKeys(['check', '--document', 'current.json'], io(files))).toBe('matchmaker: 1 key(s)\nload-balancer: 0 key(s)\nreader: 0 key(s)');
+    expect(runKeys(['check', '--document', 'current.json'], io(files))).toBe(
+      'matchmaker: 1 key(s) (matchmaker: 1)\nload-balancer: 0 key(s)\nreader: 0 key(s)\nadmin: 0 key(s)',
+    );
+  });
+
+  it('generate --name adds a named key (a second one of that name is a rotation)', () => {
+    const old = hashApiKey('old-lb-key-123456');
+    const files = { 'current.json': JSON.stringify({ 'load-balancer': [{ name: 'lb-pool-a', digest: old }] }) };
+    const out = runKeys(['generate', '--role', 'load-balancer', '--name', 'lb-pool-a', '--document', 'current.json'], io(files));
+    expect(out).toContain(`--value '${JSON.stringify({ 'load-balancer': [{ name: 'lb-pool-a', digest: old }, { name: 'lb-pool-a', digest: fixedDigest }] })}'`);
+    expect(out).toContain('2 valid key(s) named lb-pool-a: a rotation');
+    expect(out).toContain('API_KEYS=lb-pool-a:load-balancer:gsk_fixed-key-for-the-test-000000000000000000');
+    expect(() => runKeys(['generate', '--role', 'reader', '--name', 'lb-pool-a', '--document', 'current.json'], io(files))).toThrow(/two roles/);
   });
 
   it('hash prints the digest of each key on stdin', () => {
@@ -249,9 +308,9 @@ describe('npm run keys', () => {
 
   it('refuses unknown commands and roles, bad stages and invalid documents', () => {
     expect(() => runKeys([], io())).toThrow(UsageError);
-    expect(() => runKeys(['generate', '--role', 'admin'], io())).toThrow(UsageError);
+    expect(() => runKeys(['generate', '--role', 'superuser'], io())).toThrow(UsageError);
     expect(() => runKeys(['generate', '--role', 'reader', '--stage', 'Prod!'], io())).toThrow(UsageError);
     expect(() => runKeys(['revoke', '--digest', 'abc'], io())).toThrow(/--document/);
-    expect(() => runKeys(['check', '--document', 'bad.json'], io({ 'bad.json': '{"admin":[]}' }))).toThrow(KeyringError);
+    expect(() => runKeys(['check', '--document', 'bad.json'], io({ 'bad.json': '{"superuser":[]}' }))).toThrow(KeyringError);
   });
 });

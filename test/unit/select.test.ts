@@ -112,18 +112,32 @@ describe('availability keys', () => {
 });
 
 describe('views', () => {
+  const owner = { principal: 'key:mm-a', admin: false };
+
   it('shows a claim whose lease ran out as available, without its claim', () => {
-    const claimed = server({ status: 'claimed', claimId: 'c', leaseExpiresAt: T0 + 1000, availableAt: T0 + 1000 });
+    const claimed = server({ status: 'claimed', claimId: 'c', owner: owner.principal, leaseExpiresAt: T0 + 1000, availableAt: T0 + 1000 });
     expect(effectiveStatus(claimed, T0 + 999)).toBe('claimed');
     expect(effectiveStatus(claimed, T0 + 1000)).toBe('available');
-    expect(toGameServer(claimed, T0 + 1000)).not.toHaveProperty('claimId');
-    expect(toGameServer(claimed, T0)).toMatchObject({ claimId: 'c', leaseExpiresAt: new Date(T0 + 1000).toISOString() });
+    expect(toGameServer(claimed, T0 + 1000, owner)).not.toHaveProperty('claimId');
+    expect(toGameServer(claimed, T0, owner)).toMatchObject({ claimId: 'c', leaseExpiresAt: new Date(T0 + 1000).toISOString() });
+  });
+
+  it('shows a claim id only to its owner and to admins; everyone sees the status and the lease', () => {
+    const claimed = server({ status: 'claimed', claimId: 'c', owner: owner.principal, leaseExpiresAt: T0 + 1000, availableAt: T0 + 1000 });
+    const lease = new Date(T0 + 1000).toISOString();
+    expect(toGameServer(claimed, T0, owner)).toMatchObject({ status: 'claimed', claimId: 'c', leaseExpiresAt: lease });
+    expect(toGameServer(claimed, T0, { principal: 'key:admin', admin: true })).toMatchObject({ status: 'claimed', claimId: 'c' });
+    for (const viewer of [{ principal: 'key:mm-b', admin: false }, undefined]) {
+      const view = toGameServer(claimed, T0, viewer);
+      expect(view).toMatchObject({ status: 'claimed', leaseExpiresAt: lease });
+      expect(view).not.toHaveProperty('claimId');
+    }
   });
 
   it('marks servers without a recent heartbeat stale, but never legacy ones', () => {
-    expect(toGameServer(server(), T0 + 30_000).stale).toBe(true);
-    expect(toGameServer(server(), T0 + 29_999).stale).toBeUndefined();
-    expect(toGameServer(server({ freshUntil: NEVER }), T0 + 10 ** 9).stale).toBeUndefined();
+    expect(toGameServer(server(), T0 + 30_000, undefined).stale).toBe(true);
+    expect(toGameServer(server(), T0 + 29_999, undefined).stale).toBeUndefined();
+    expect(toGameServer(server({ freshUntil: NEVER }), T0 + 10 ** 9, undefined).stale).toBeUndefined();
   });
 
   it('summarizes the inventory by status and region', () => {
