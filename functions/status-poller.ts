@@ -25,11 +25,13 @@ export function makeHandler(deps: Deps) {
       applied: result.applied,
       ignored: result.ignored,
       rejected: result.rejected,
+      clamped: result.clamped,
       failed: result.failedMessageIds.length,
     });
     deps.metrics.addMetric('EventsApplied', MetricUnit.Count, result.applied);
     deps.metrics.addMetric('EventsIgnored', MetricUnit.Count, result.ignored);
     deps.metrics.addMetric('EventsRejected', MetricUnit.Count, result.rejected);
+    deps.metrics.addMetric('EventsSentAtClamped', MetricUnit.Count, result.clamped);
     deps.metrics.addMetric('EventsFailed', MetricUnit.Count, result.failedMessageIds.length - result.rejected);
     return { batchItemFailures: result.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
   })

@@ -31,9 +31,11 @@ const EnvSchema = z.object({
   AVAILABILITY_SHARDS: z.coerce.number().int().min(1).max(64).default(1),
   /** How long a claimer reuses a listing of candidates before it queries again. */
   CANDIDATE_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
-  /** Local development and tests: `role:key,...` in plain text. Never set on AWS (see SECURITY.md). */
+  /** How far a v1 event's `sentAt` (the sender's clock) may lie ahead of the queue's SentTimestamp; later ones are clamped to it. */
+  EVENT_MAX_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
+  /** Local development and tests: `name:role:key,...` (or `role:key,...`) in plain text. Never set on AWS (see SECURITY.md). */
   API_KEYS: z.string().optional(),
-  /** On AWS: the SSM SecureString parameter holding the key digests, `{ "<role>": ["<sha256 hex>", ...] }`. */
+  /** On AWS: the SSM SecureString parameter holding the key digests, `{ "<role>": [{ "name": "<key name>", "digest": "<sha256 hex>" }, ...] }`. */
   API_KEYS_PARAMETER: z
     .string()
     .regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, 'must be an SSM parameter name such as /gs-inventory/prod/api-keys')
@@ -62,6 +64,8 @@ export interface Config {
   retentionMs: number;
   availabilityShards: number;
   candidateCacheMs: number;
+  /** Upper bound of a v1 event's `sentAt` above the queue's SentTimestamp (lib/events/normalize.ts clampSentAt). */
+  maxClockSkewMs: number;
   apiKeys?: string;
   auth: {
     mode: 'api-key' | 'iam';
@@ -115,6 +119,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionMs: e.RECORD_RETENTION_SECONDS * 1000,
     availabilityShards: e.AVAILABILITY_SHARDS,
     candidateCacheMs: e.CANDIDATE_CACHE_MS,
+    maxClockSkewMs: e.EVENT_MAX_CLOCK_SKEW_MS,
     ...(e.API_KEYS ? { apiKeys: e.API_KEYS } : {}),
     auth: {
       mode: e.AUTH_MODE,

@@ -104,8 +104,44 @@ export function normalizeStatusMessage(envelope: MessageEnvelope): NormalizeResu
   return normalizeLegacy(legacy.data, envelope.sentTimestamp);
 }
 
+/** An event whose `sentAt` is bounded by the queue's clock; `clampedByMs` > 0 when it was moved back. */
+export type ClampResult = { ok: true; event: StatusEvent; clampedByMs: number } | { ok: false; reason: string };
+
+/**
+ * Bounds a v1 event's `sentAt` (the sender's own clock) by the queue's:
+ * `sentAt = min(sentAt, sentTimestamp + maxClockSkewMs)`. `sentAt` orders the pods that reuse an
+ * endpoint (a newer pod supersedes an older one), a node's events, and a pod against a claim; a
+ * pod with a fast clock, or a sender that lies, would otherwise hold its endpoint or node against
+ * every later sender until its clock's lead ran out. The skew allows for ordinary clock drift
+ * between the pod and SQS (a pod sends before the queue stamps, so an honest `sentAt` is at or
+ * below `sentTimestamp` but for that drift). Events of one pod stay ordered by `seq`, which this
+ * never touches.
+ *
+ * A `sentAt` far in the past is left alone: it only makes the sender's own events look older, so
+ * they lose to whatever its endpoint or node already holds (a newer pod's record, a newer node
+ * state, a claim made before it), and its heartbeats count from then (`min(sentAt, now)`), so its
+ * record goes stale sooner; nobody else's record changes.
+ *
+ * A v1 message without a usable `sentTimestamp` (not a positive integer) is refused, like a
+ * legacy one: its `sentAt` cannot be bounded and no other time may stand in for the queue's.
+ * SQS always stamps it, and the local transports pass it on. Legacy events already take their
+ * `sentAt` from `sentTimestamp` and are returned unchanged.
+ */
+export function clampSentAt(event: StatusEvent, sentTimestamp: number, maxClockSkewMs: number): ClampResult {
+  if (event.kind !== 'node' && event.source === 'legacy') return { ok: true, event, clampedByMs: 0 };
+  if (!isSentTimestamp(sentTimestamp)) return reject('v1 message without SentTimestamp: its sentAt cannot be bounded');
+  const latest = sentTimestamp + maxClockSkewMs;
+  if (event.sentAt <= latest) return { ok: true, event, clampedByMs: 0 };
+  return { ok: true, event: { ...event, sentAt: latest }, clampedByMs: event.sentAt - latest };
+}
+
+/** Whether the transport supplied the queue's SentTimestamp (a missing attribute arrives as NaN or 0). */
+function isSentTimestamp(sentTimestamp: number): boolean {
+  return Number.isSafeInteger(sentTimestamp) && sentTimestamp > 0;
+}
+
 function normalizeLegacy(message: LegacyStatusMessage, sentTimestamp: number): NormalizeResult {
-  if (!Number.isSafeInteger(sentTimestamp) || sentTimestamp <= 0) return reject('legacy message without SentTimestamp');
+  if (!isSentTimestamp(sentTimestamp)) return reject('legacy message without SentTimestamp');
   const publicEndpoint = EndpointSchema.safeParse(`${message.public_hostname}:${message.public_port}`);
   if (!publicEndpoint.success) return reject('public_hostname:public_port is not a valid endpoint');
   const common = {

@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import { applyNodeEvent } from '../nodes/drain';
 import { getNodes } from '../nodes/repo';
 import { applyLifecycleEvent, type NodeRecords } from './apply';
-import { normalizeStatusMessage, type LifecycleEvent, type NodeEvent } from './normalize';
+import { clampSentAt, normalizeStatusMessage, type LifecycleEvent, type NodeEvent, type StatusEvent } from './normalize';
 
 export interface QueueMessage {
   messageId: string;
@@ -17,6 +17,8 @@ export interface BatchResult {
   applied: number;
   ignored: number;
   rejected: number;
+  /** Accepted events whose `sentAt` lay beyond SentTimestamp + the allowed clock skew and was clamped. */
+  clamped: number;
 }
 
 type Queued<E> = Array<{ messageId: string; event: E }>;
@@ -30,19 +32,21 @@ function enqueue<E>(queues: Map<string, Queued<E>>, key: string, messageId: stri
 /**
  * Applies a batch of status messages. Every message is validated on its own; a malformed one is
  * logged with its id and reported as failed (it will reach the dead-letter queue) while the rest
- * of the batch is applied. Node events go first (one node's events one after another, nodes in
- * parallel); then the node records the pod events need are read in one round trip; then the pod
- * events, one endpoint's events one after another (they would only race each other), different
- * endpoints in parallel. A message counts as done only after its write has returned, i.e. is
- * durable in DynamoDB.
+ * of the batch is applied. A v1 event's `sentAt` is clamped to the queue's SentTimestamp plus
+ * `config.maxClockSkewMs` (see clampSentAt; logged, so pods with bad clocks can be found). Node
+ * events go first (one node's events one after another, nodes in parallel); then the node
+ * records the pod events need are read in one round trip; then the pod events, one endpoint's
+ * events one after another (they would only race each other), different endpoints in parallel.
+ * A message counts as done only after its write has returned, i.e. is durable in DynamoDB.
  */
 export async function processStatusBatch(deps: Deps, messages: QueueMessage[]): Promise<BatchResult> {
-  const result: BatchResult = { failedMessageIds: [], applied: 0, ignored: 0, rejected: 0 };
+  const result: BatchResult = { failedMessageIds: [], applied: 0, ignored: 0, rejected: 0, clamped: 0 };
   const byEndpoint = new Map<string, Queued<LifecycleEvent>>();
   const byNode = new Map<string, Queued<NodeEvent>>();
 
   for (const message of messages) {
-    const normalized = normalizeStatusMessage(message);
+    const parsed = normalizeStatusMessage(message);
+    const normalized = parsed.ok ? clampSentAt(parsed.event, message.sentTimestamp, deps.config.maxClockSkewMs) : parsed;
     if (!normalized.ok) {
       result.rejected++;
       result.failedMessageIds.push(message.messageId);
@@ -50,6 +54,17 @@ export async function processStatusBatch(deps: Deps, messages: QueueMessage[]): 
       continue;
     }
     const event = normalized.event;
+    if (normalized.clampedByMs > 0) {
+      result.clamped++;
+      // How far the sender's clock ran ahead of the queue's, and how much of that was cut off.
+      deps.logger.warn('event sentAt clamped', {
+        messageId: message.messageId,
+        ...senderOf(event),
+        sentTimestamp: message.sentTimestamp,
+        aheadByMs: normalized.clampedByMs + deps.config.maxClockSkewMs,
+        clampedByMs: normalized.clampedByMs,
+      });
+    }
     if (event.kind === 'node') enqueue(byNode, event.node, message.messageId, event);
     else enqueue(byEndpoint, `${event.kind}:${event.endpoint}`, message.messageId, event);
   }
@@ -87,6 +102,11 @@ export async function processStatusBatch(deps: Deps, messages: QueueMessage[]): 
     }),
   );
   return result;
+}
+
+/** Who sent an event, for logs: the endpoint and pod, or the node. */
+function senderOf(event: StatusEvent): Record<string, string> {
+  return event.kind === 'node' ? { kind: event.kind, node: event.node } : { kind: event.kind, endpoint: event.endpoint, podUid: event.podUid, node: event.node };
 }
 
 /** The node records of the batch's game servers, read together (a failure only costs a read each later). */

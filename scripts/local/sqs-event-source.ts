@@ -50,7 +50,8 @@ export function startSqsEventSource(options: EventSourceOptions): { stop(): Prom
             WaitTimeSeconds: waitTimeSeconds,
             MessageSystemAttributeNames: ['All'],
             // local-aws-sqs answers only the older parameter: without it no SentTimestamp comes
-            // back, and legacy messages (ordered by it) would be ordered by arrival instead.
+            // back, and every message (legacy ones are ordered by it, v1 ones bounded by it) would
+            // be refused.
             AttributeNames: ['All'],
             MessageAttributeNames: ['All'],
             ...(options.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: options.visibilityTimeoutSeconds } : {}),
@@ -107,7 +108,7 @@ function toRecord(message: Message, options: EventSourceOptions): SQSRecord {
     body: message.Body ?? '',
     attributes: {
       ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      // Never invented: a legacy message without it is refused (and dead-lettered), not misordered.
+      // Never invented: a message without it is refused (and dead-lettered), not misordered.
       SentTimestamp: attributes.SentTimestamp ?? '',
       SenderId: attributes.SenderId ?? 'local',
       ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,7 +122,8 @@ describe('status-poller', () => {
         const shuffled = `10.3.${run % 250}.${Math.floor(run / 250)}:1000`;
         for (const event of events) await applyLifecycleEvent(t.deps, { ...event, endpoint: inOrder });
         for (let i = 0; i < delivery.length; i += batchSize) {
-          const batch = delivery.slice(i, i + batchSize).map((event) => sqsRecord(toWire({ ...event, endpoint: shuffled })));
+          // The queue stamps each copy when its pod sent it (pods' clocks are right here).
+          const batch = delivery.slice(i, i + batchSize).map((event) => sqsRecord(toWire({ ...event, endpoint: shuffled }), { sentTimestamp: event.sentAt }));
           expect(await handler(sqsEvent(batch), context)).toEqual({ batchItemFailures: [] });
         }
         const expected = observable(await getGameServer(t.deps, inOrder));
@@ -150,5 +152,81 @@ describe('status-poller', () => {
     expect(await getLoadBalancer(t.deps, 'lb-9.example.com:41000')).toMatchObject({ status: 'active', seq: 2, targets: ['10.0.0.1:1', '10.0.0.2:2'] });
     await handler(sqsEvent([sqsRecord(lb({ seq: 3, event: 'terminating' }))]), context);
     expect(await getLoadBalancer(t.deps, 'lb-9.example.com:41000')).toMatchObject({ status: 'terminated' });
+  });
+});
+
+/** A silent logger that keeps its warnings, to see what operators would see. */
+class WarningsLogger extends Logger {
+  readonly warnings: unknown[][] = [];
+  constructor() {
+    super({ serviceName: 'gs-inventory-test', logLevel: 'SILENT' });
+  }
+  override warn(...args: Parameters<Logger['warn']>): void {
+    this.warnings.push(args);
+  }
+}
+
+describe('status-poller: a sender\'s clock is bounded by the queue\'s SentTimestamp', () => {
+  const HOUR = 3_600_000;
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  it('a newer pod with a correct clock takes over an endpoint registered by a pod whose clock is 1 hour fast', async () => {
+    const endpoint = '10.1.0.6:7777';
+    const skew = t.config.maxClockSkewMs;
+    const logger = new WarningsLogger();
+    const poller = makeHandler(t.depsWith({ logger }));
+
+    const fastReady = v1Message({ endpoint, podUid: 'pod-fast-clock', node: 'node-fast', sentAt: iso(T0 + HOUR), players: 1 });
+    const first = await poller(sqsEvent([sqsRecord(JSON.stringify(fastReady), { messageId: 'fast-ready', sentTimestamp: T0 })]), context);
+    expect(first).toEqual({ batchItemFailures: [] });
+    expect(await getGameServer(t.deps, endpoint)).toMatchObject({ podUid: 'pod-fast-clock', sentAt: T0 + skew, status: 'available' });
+
+    // Sent after the fast pod's ready but long before its clock's claim: the newer pod.
+    const sentLater = T0 + skew + 5000;
+    const newerReady = v1Message({ endpoint, podUid: 'pod-accurate-clock', node: 'node-accurate', sentAt: iso(sentLater), players: 7 });
+    const second = await poller(sqsEvent([sqsRecord(JSON.stringify(newerReady), { messageId: 'newer-ready', sentTimestamp: sentLater })]), context);
+    expect(second).toEqual({ batchItemFailures: [] });
+    expect(await getGameServer(t.deps, endpoint)).toMatchObject({
+      podUid: 'pod-accurate-clock',
+      node: 'node-accurate',
+      seq: 1,
+      sentAt: sentLater,
+      lastEvent: 'ready',
+      phase: 'active',
+      status: 'available',
+      players: 7,
+    });
+    expect(logger.warnings).toEqual([
+      [
+        'event sentAt clamped',
+        { messageId: 'fast-ready', kind: 'game-server', endpoint, podUid: 'pod-fast-clock', node: 'node-fast', sentTimestamp: T0, aheadByMs: HOUR, clampedByMs: HOUR - skew },
+      ],
+    ]);
+  });
+
+  it('a node drained by a watcher whose clock is 1 hour fast is un-drained by a later ready from a correct clock', async () => {
+    const node = 'node-fast-watcher';
+    const skew = t.config.maxClockSkewMs;
+    const logger = new WarningsLogger();
+    const poller = makeHandler(t.depsWith({ logger }));
+    const drain = { v: 1, kind: 'node', event: 'draining', node, sentAt: iso(T0 + HOUR), seq: 1 };
+    expect(await poller(sqsEvent([sqsRecord(JSON.stringify(drain), { messageId: 'fast-drain', sentTimestamp: T0 })]), context)).toEqual({ batchItemFailures: [] });
+    expect(await getNode(t.deps, node)).toMatchObject({ state: 'draining', sentAt: T0 + skew });
+
+    const sentLater = T0 + skew + 5000;
+    const ready = { v: 1, kind: 'node', event: 'ready', node, sentAt: iso(sentLater), seq: 1 };
+    expect(await poller(sqsEvent([sqsRecord(JSON.stringify(ready), { messageId: 'later-ready', sentTimestamp: sentLater })]), context)).toEqual({ batchItemFailures: [] });
+    expect(await getNode(t.deps, node)).toMatchObject({ state: 'ready', sentAt: sentLater });
+    expect(logger.warnings).toEqual([
+      ['event sentAt clamped', { messageId: 'fast-drain', kind: 'node', node, sentTimestamp: T0, aheadByMs: HOUR, clampedByMs: HOUR - skew }],
+    ]);
+  });
+
+  it('refuses a v1 message without SentTimestamp and writes nothing', async () => {
+    const endpoint = '10.1.0.7:7777';
+    const record = sqsRecord(JSON.stringify(v1Message({ endpoint })), { messageId: 'no-sent-timestamp' });
+    record.attributes.SentTimestamp = '';
+    expect(await handler(sqsEvent([record]), context)).toEqual({ batchItemFailures: [{ itemIdentifier: 'no-sent-timestamp' }] });
+    expect(await getGameServer(t.deps, endpoint)).toBeUndefined();
   });
 });

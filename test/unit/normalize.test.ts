@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeStatusMessage } from '../../lib/events/normalize';
+import { loadConfig } from '../../lib/config';
+import { clampSentAt, normalizeStatusMessage, type ClampResult } from '../../lib/events/normalize';
 import { LEGACY_GS_BODY, LEGACY_LB_BODY, T0, v1Message } from '../fixtures/events';
 
 const SENT = 1_767_225_600_123;
@@ -149,5 +150,81 @@ describe('normalizeStatusMessage', () => {
       ok: false,
       reason: 'legacy message without SentTimestamp',
     });
+  });
+});
+
+describe('clampSentAt: a v1 sentAt is bounded by the queue clock', () => {
+  const SKEW = 5000;
+  const HOUR = 3_600_000;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  /** Normalizes a message the queue stamped at `sentTimestamp`, then clamps it as the poller does. */
+  const receive = (body: unknown, sentTimestamp = SENT, maxClockSkewMs = SKEW): ClampResult => {
+    const normalized = normalizeStatusMessage({ body: typeof body === 'string' ? body : JSON.stringify(body), sentTimestamp });
+    if (!normalized.ok) throw new Error(normalized.reason);
+    return clampSentAt(normalized.event, sentTimestamp, maxClockSkewMs);
+  };
+  const sentAtOf = (result: ClampResult) => (result.ok ? result.event.sentAt : result.reason);
+
+  it('clamps a pod event sent 1 hour ahead of SentTimestamp to SentTimestamp + the skew and reports by how much', () => {
+    const result = receive(v1Message({ sentAt: iso(SENT + HOUR) }));
+    expect(result).toEqual({ ok: true, event: expect.objectContaining({ sentAt: SENT + SKEW, podUid: v1Message().podUid, seq: 1 }), clampedByMs: HOUR - SKEW });
+  });
+
+  it('keeps a sentAt ahead of SentTimestamp by no more than the skew, and one in the past', () => {
+    expect(receive(v1Message({ sentAt: iso(SENT + 1200) }))).toMatchObject({ ok: true, event: { sentAt: SENT + 1200 }, clampedByMs: 0 });
+    expect(receive(v1Message({ sentAt: iso(SENT + SKEW) }))).toMatchObject({ ok: true, event: { sentAt: SENT + SKEW }, clampedByMs: 0 });
+    expect(receive(v1Message({ sentAt: iso(SENT - HOUR) }))).toMatchObject({ ok: true, event: { sentAt: SENT - HOUR }, clampedByMs: 0 });
+  });
+
+  it('clamps one millisecond beyond the skew', () => {
+    expect(receive(v1Message({ sentAt: iso(SENT + SKEW + 1) }))).toMatchObject({ ok: true, event: { sentAt: SENT + SKEW }, clampedByMs: 1 });
+  });
+
+  it('honours the configured skew (EVENT_MAX_CLOCK_SKEW_MS, default 5000)', () => {
+    expect(loadConfig({}).maxClockSkewMs).toBe(5000);
+    const configured = loadConfig({ EVENT_MAX_CLOCK_SKEW_MS: '2000' }).maxClockSkewMs;
+    expect(configured).toBe(2000);
+    const body = v1Message({ sentAt: iso(SENT + 3000) });
+    expect(sentAtOf(receive(body, SENT, configured))).toBe(SENT + 2000);
+    expect(sentAtOf(receive(body, SENT, 5000))).toBe(SENT + 3000);
+    expect(sentAtOf(receive(v1Message({ sentAt: iso(SENT + 1) }), SENT, loadConfig({ EVENT_MAX_CLOCK_SKEW_MS: '0' }).maxClockSkewMs))).toBe(SENT);
+  });
+
+  it.each(['-1', '1.5', 'soon', '600001'])('refuses EVENT_MAX_CLOCK_SKEW_MS=%s, naming the variable', (value) => {
+    expect(() => loadConfig({ EVENT_MAX_CLOCK_SKEW_MS: value })).toThrow(/EVENT_MAX_CLOCK_SKEW_MS/);
+  });
+
+  it('clamps a node event the same way', () => {
+    const node = { v: 1, kind: 'node', event: 'ready', node: 'ip-10-0-0-12.ec2.internal', sentAt: iso(SENT + HOUR), seq: 2 };
+    expect(receive(node)).toEqual({
+      ok: true,
+      event: { kind: 'node', event: 'ready', node: 'ip-10-0-0-12.ec2.internal', sentAt: SENT + SKEW, seq: 2 },
+      clampedByMs: HOUR - SKEW,
+    });
+  });
+
+  it('clamps a load-balancer event the same way', () => {
+    const lb = { v: 1, kind: 'load-balancer', event: 'ready', endpoint: 'lb-1.example.com:41000', region: 'us-west', node: 'n', podUid: 'lb', seq: 1, sentAt: iso(SENT + HOUR) };
+    expect(sentAtOf(receive(lb))).toBe(SENT + SKEW);
+  });
+
+  it('leaves a legacy event as it is (its sentAt is the SentTimestamp)', () => {
+    expect(receive(LEGACY_GS_BODY, SENT, 0)).toMatchObject({ ok: true, event: { sentAt: SENT, seq: SENT }, clampedByMs: 0 });
+  });
+
+  it.each([
+    ['NaN (attribute missing)', Number.NaN],
+    ['0 (attribute empty)', 0],
+    ['negative', -1],
+    ['not an integer', SENT + 0.5],
+  ])('refuses a v1 event whose SentTimestamp is %s: its sentAt cannot be bounded', (_name, sentTimestamp) => {
+    for (const body of [v1Message(), { v: 1, kind: 'node', event: 'draining', node: 'node-a', sentAt: iso(SENT) }]) {
+      const normalized = normalizeStatusMessage({ body: JSON.stringify(body), sentTimestamp });
+      expect(normalized.ok).toBe(true);
+      expect(normalized.ok && clampSentAt(normalized.event, sentTimestamp, SKEW)).toEqual({
+        ok: false,
+        reason: 'v1 message without SentTimestamp: its sentAt cannot be bounded',
+      });
+    }
   });
 });
