@@ -27,7 +27,7 @@ const SQS_CONSUMER_ACTIONS = [
 
 /** How callers authenticate (SECURITY.md): `api-key` (keys checked by the functions) or `iam` (SigV4 at API Gateway). */
 const AUTH_MODES = ['api-key', 'iam'];
-const ROLES = ['matchmaker', 'load-balancer', 'reader'];
+const ROLES = ['matchmaker', 'load-balancer', 'reader', 'admin'];
 
 /** The SSM SecureString parameter holding a stage's API key digests (created by `npm run keys`, not by the stack). */
 const apiKeysParameterName = (service, stage) => `/${service}/${stage}/api-keys`;
@@ -104,6 +104,42 @@ function checkAuth(auth) {
     throw new Error(`serverless.yml params.apiKeysKmsKeyArn: ${kmsKeyArn} is not a KMS key ARN`);
   }
   return { mode, principals, kmsKeyArn };
+}
+
+/** What Lambda accepts as an SQS event source's MaximumConcurrency. */
+const MAXIMUM_CONCURRENCY_RANGE = { min: 2, max: 1000 };
+
+/**
+ * Checks and normalises the limits of the queue consumers (the status poller), serverless.yml
+ * params `pollerMaximumConcurrency` and `pollerReservedConcurrency`, YAML numbers or `--param` strings.
+ * - maximumConcurrency: how many batches the SQS event source runs at once (ScalingConfig). It
+ *   bounds how much of the account's concurrency an event storm can take, and how fast a backlog
+ *   drains (docs/SCALING.md section 5).
+ * - reservedConcurrency: that much of the account's concurrency belongs to the poller alone: the
+ *   API functions cannot take it and the poller cannot exceed it, whoever invokes it. '' for none
+ *   (Lambda refuses a reservation that leaves fewer than 100 unreserved executions, as on a new
+ *   account with a low quota). It must cover maximumConcurrency, or Lambda throttles the event
+ *   source's invocations (AWS advises against a maximum above the reservation).
+ * Either left out (undefined): the setting is not rendered at all.
+ */
+function checkPollerLimits({ maximumConcurrency, reservedConcurrency } = {}) {
+  const integer = (value, param) => {
+    if (value === undefined || value === null || value === '') return undefined;
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 0) throw new Error(`serverless.yml params.${param}: ${value} is not a whole number`);
+    return number;
+  };
+  const maximum = integer(maximumConcurrency, 'pollerMaximumConcurrency');
+  const reserved = integer(reservedConcurrency, 'pollerReservedConcurrency');
+  if (maximum !== undefined && (maximum < MAXIMUM_CONCURRENCY_RANGE.min || maximum > MAXIMUM_CONCURRENCY_RANGE.max)) {
+    throw new Error(`serverless.yml params.pollerMaximumConcurrency: ${maximum} is outside ${MAXIMUM_CONCURRENCY_RANGE.min}-${MAXIMUM_CONCURRENCY_RANGE.max}`);
+  }
+  if (reserved !== undefined && (maximum === undefined || maximum > reserved)) {
+    throw new Error(
+      `serverless.yml params: pollerMaximumConcurrency (${maximum ?? 'unset'}) must not exceed pollerReservedConcurrency (${reserved}): Lambda would throttle the queue's batches`,
+    );
+  }
+  return { maximumConcurrency: maximum, reservedConcurrency: reserved };
 }
 
 /** Refuses catalogue entries the generated stack could not honour, before CloudFormation does. */
@@ -194,7 +230,7 @@ function executionRole(definition, functionName, { apiKeysParameter, kmsKeyArn }
   };
 }
 
-function events(definition, authMode) {
+function events(definition, authMode, limits) {
   const result = [];
   if (definition.http) {
     // In iam mode API Gateway refuses requests without a valid SigV4 signature before the function runs.
@@ -209,6 +245,8 @@ function events(definition, authMode) {
         maximumBatchingWindow: definition.sqs.maximumBatchingWindow,
         // Only the failed messages of a batch return to the queue (functions/status-poller.ts).
         functionResponseType: 'ReportBatchItemFailures',
+        // ScalingConfig.MaximumConcurrency (checkPollerLimits).
+        ...(limits.maximumConcurrency !== undefined ? { maximumConcurrency: limits.maximumConcurrency } : {}),
       },
     });
   }
@@ -218,10 +256,12 @@ function events(definition, authMode) {
 /**
  * `functions` and `roles` (IAM role resources keyed by logical id) for one stage.
  * @param {{ service: string, stage: string, catalogue?: import('./functions.cjs').FunctionDefinition[],
- *           auth?: { mode?: string, iamPrincipals?: object | string, apiKeysKmsKeyArn?: string } }} options
+ *           auth?: { mode?: string, iamPrincipals?: object | string, apiKeysKmsKeyArn?: string },
+ *           pollerLimits?: { maximumConcurrency?: number | string, reservedConcurrency?: number | string } }} options
  */
-function buildServerlessFunctions({ service, stage, catalogue = FUNCTIONS, auth = {} }) {
+function buildServerlessFunctions({ service, stage, catalogue = FUNCTIONS, auth = {}, pollerLimits = {} }) {
   const { mode, principals, kmsKeyArn } = checkAuth(auth);
+  const limits = checkPollerLimits(pollerLimits);
   const tableEnvironment = Object.fromEntries(
     Object.entries(TABLE_ENVIRONMENT).map(([variable, table]) => [variable, { Ref: LOGICAL_IDS[table] }]),
   );
@@ -241,6 +281,8 @@ function buildServerlessFunctions({ service, stage, catalogue = FUNCTIONS, auth 
       description: definition.description,
       ...(definition.timeout ? { timeout: definition.timeout } : {}),
       ...(definition.memorySize ? { memorySize: definition.memorySize } : {}),
+      // Queue consumers only: the API functions share the account's unreserved concurrency.
+      ...(definition.sqs && limits.reservedConcurrency !== undefined ? { reservedConcurrency: limits.reservedConcurrency } : {}),
       role: roleLogicalId(definition),
       environment: {
         ...tableEnvironment,
@@ -250,7 +292,7 @@ function buildServerlessFunctions({ service, stage, catalogue = FUNCTIONS, auth 
         ...(apiKeysParameter ? { API_KEYS_PARAMETER: apiKeysParameter } : {}),
         ...(keyed && mode === 'iam' ? { AUTH_MODE: 'iam', IAM_PRINCIPALS: JSON.stringify(principals) } : {}),
       },
-      events: events(definition, mode),
+      events: events(definition, mode, limits),
     };
   }
   return { functions, roles };
@@ -258,14 +300,21 @@ function buildServerlessFunctions({ service, stage, catalogue = FUNCTIONS, auth 
 
 /** Entry point for serverless.yml: `${file(./infra/serverless-functions.cjs):functions}` and `:roles`. */
 async function resolveForServerless({ resolveVariable }) {
-  const [service, stage, mode, iamPrincipals, apiKeysKmsKeyArn] = await Promise.all([
+  const [service, stage, mode, iamPrincipals, apiKeysKmsKeyArn, maximumConcurrency, reservedConcurrency] = await Promise.all([
     resolveVariable('self:service'),
     resolveVariable('sls:stage'),
     resolveVariable('param:auth'),
     resolveVariable('param:iamPrincipals'),
     resolveVariable('param:apiKeysKmsKeyArn'),
+    resolveVariable('param:pollerMaximumConcurrency'),
+    resolveVariable('param:pollerReservedConcurrency'),
   ]);
-  return buildServerlessFunctions({ service, stage, auth: { mode, iamPrincipals, apiKeysKmsKeyArn } });
+  return buildServerlessFunctions({
+    service,
+    stage,
+    auth: { mode, iamPrincipals, apiKeysKmsKeyArn },
+    pollerLimits: { maximumConcurrency, reservedConcurrency },
+  });
 }
 
 module.exports = resolveForServerless;
@@ -277,3 +326,4 @@ module.exports.TABLE_ENVIRONMENT = TABLE_ENVIRONMENT;
 module.exports.SQS_CONSUMER_ACTIONS = SQS_CONSUMER_ACTIONS;
 module.exports.apiKeysParameterName = apiKeysParameterName;
 module.exports.AUTH_MODES = AUTH_MODES;
+module.exports.checkPollerLimits = checkPollerLimits;

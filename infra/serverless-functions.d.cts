@@ -4,8 +4,14 @@ export interface ServerlessFunctions {
   functions: Record<string, Record<string, unknown>>;
   roles: Record<string, { Type: 'AWS::IAM::Role'; Properties: Record<string, any> }>;
 }
+export interface PollerLimits<T> {
+  /** ScalingConfig.MaximumConcurrency of the SQS event source (2-1000). */
+  maximumConcurrency?: T;
+  /** ReservedConcurrentExecutions of the queue consumers; at least maximumConcurrency. */
+  reservedConcurrency?: T;
+}
 declare function resolveForServerless(context: {
-  resolveVariable: (address: string) => Promise<string>;
+  resolveVariable: (address: string) => Promise<unknown>;
 }): Promise<ServerlessFunctions>;
 declare namespace resolveForServerless {
   function buildServerlessFunctions(options: {
@@ -13,7 +19,10 @@ declare namespace resolveForServerless {
     stage: string;
     catalogue?: FunctionDefinition[];
     auth?: { mode?: string; iamPrincipals?: Record<string, string> | string; apiKeysKmsKeyArn?: string };
+    /** Limits of the queue consumers (params pollerMaximumConcurrency, pollerReservedConcurrency). */
+    pollerLimits?: PollerLimits<number | string>;
   }): ServerlessFunctions;
+  function checkPollerLimits(limits?: PollerLimits<number | string>): PollerLimits<number>;
   function apiKeysParameterName(service: string, stage: string): string;
   const AUTH_MODES: string[];
   function functionKey(definition: Pick<FunctionDefinition, 'name'>): string;

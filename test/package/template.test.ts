@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import catalogue, { type FunctionDefinition } from '../../infra/functions.cjs';
 import resources from '../../infra/resources.cjs';
 import generated from '../../infra/serverless-functions.cjs';
@@ -38,6 +39,12 @@ interface Resource {
   Type: string;
   Properties: Record<string, Json>;
   DependsOn?: string | string[];
+  Condition?: string;
+  DeletionPolicy?: string;
+}
+interface Template {
+  Resources: Record<string, Resource>;
+  Conditions?: Record<string, Json>;
 }
 
 /**
@@ -83,17 +90,28 @@ interface Grant {
 }
 
 let workDir: string;
-let template: { Resources: Record<string, Resource> };
+let template: Template;
 let output: string;
 let packageDir: string;
-/** The same service packaged with `auth: iam` (SigV4 at API Gateway), for the IAM-mode checks. */
-let iamTemplate: { Resources: Record<string, Resource> };
+/**
+ * The same service packaged as a production stage is configured: `auth: iam` (SigV4 at API
+ * Gateway), deletion protection, an alarm address and other poller limits (PROD_LIKE_PARAMS).
+ */
+let iamTemplate: Template;
 
 /** IAM principals of the IAM-mode package: the IRSA roles of the pods and a reader. */
 const IAM_PRINCIPALS = {
   'arn:aws:iam::123456789012:role/eks/lb-pods': 'load-balancer',
   'arn:aws:iam::123456789012:role/matchmaker': 'matchmaker',
   'arn:aws:iam::123456789012:user/dashboard': 'reader',
+};
+
+/** Stage parameters of the second package, as strings the way `--param` passes them. */
+const PROD_LIKE_PARAMS = {
+  tableDeletionProtection: 'true',
+  alarmEmail: 'game-ops@example.com',
+  pollerMaximumConcurrency: '20',
+  pollerReservedConcurrency: '30',
 };
 
 /** `serverless package` into `directory` with extra CLI arguments; returns its output and template. */
@@ -123,6 +141,7 @@ beforeAll(async () => {
   ({ template: iamTemplate } = await packageService(join(workDir, 'package-iam'), [
     '--param=auth=iam',
     `--param=iamPrincipals=${JSON.stringify(IAM_PRINCIPALS)}`,
+    ...Object.entries(PROD_LIKE_PARAMS).map(([name, value]) => `--param=${name}=${value}`),
   ]));
 });
 
@@ -175,9 +194,16 @@ describe('serverless package', () => {
     expect(await readdir(join(workDir, 'tmp'))).toEqual([]);
   });
 
-  it('takes the tables, queues and alarm verbatim from infra/resources.cjs', () => {
-    for (const [logicalId, resource] of Object.entries(resources.buildResources(STAGE).resources)) {
-      expect(template.Resources[logicalId], logicalId).toEqual(resource);
+  it('takes the tables, queues, alarms and conditions verbatim from infra/resources.cjs, stage parameters included', () => {
+    const cases = [
+      [template, resources.buildResources(STAGE)],
+      [iamTemplate, resources.buildResources(STAGE, { deletionProtection: true, alarmEmail: PROD_LIKE_PARAMS.alarmEmail })],
+    ] as const;
+    for (const [packaged, built] of cases) {
+      for (const [logicalId, resource] of Object.entries(built.resources)) {
+        expect(packaged.Resources[logicalId], logicalId).toEqual(resource);
+      }
+      expect(packaged.Conditions).toEqual(built.conditions);
     }
   });
 
@@ -346,6 +372,267 @@ describe('serverless package', () => {
   });
 });
 
+/** `AWS/Lambda Errors FunctionName=${StatusPollerLambdaFunction}`: what a metric of an alarm reads. */
+function metricTarget(metric: { Namespace: string; MetricName: string; Dimensions?: Json[] }): string {
+  const dimensions = (metric.Dimensions ?? []).map((dimension: Json) => `${dimension.Name}=${render(dimension.Value)}`).join(',');
+  return `${metric.Namespace} ${metric.MetricName} ${dimensions}`;
+}
+
+/** Evaluates a condition of a template the way CloudFormation would (the functions we use). */
+function evaluateCondition(cfn: Template, value: Json): Json {
+  if (typeof value !== 'object' || value === null) return value;
+  if ('Fn::Not' in value) return !evaluateCondition(cfn, value['Fn::Not'][0]);
+  if ('Fn::Equals' in value) {
+    const [left, right] = value['Fn::Equals'].map((operand: Json) => evaluateCondition(cfn, operand));
+    return left === right;
+  }
+  if ('Condition' in value) return evaluateCondition(cfn, cfn.Conditions?.[value.Condition]);
+  throw new Error(`cannot evaluate ${JSON.stringify(value)}`);
+}
+
+const singleOfType = (cfn: Template, type: string): string => {
+  const found = Object.entries(cfn.Resources).filter(([, resource]) => resource.Type === type);
+  expect(found.map(([logicalId]) => logicalId), type).toHaveLength(1);
+  return found[0]![0];
+};
+
+const TABLE_IDS = Object.entries(resources.buildResources(STAGE).resources)
+  .filter(([, resource]) => resource.Type === 'AWS::DynamoDB::Table')
+  .map(([logicalId]) => logicalId);
+
+describe('alarms (infra/resources.cjs)', () => {
+  const alarm = (logicalId: string) => {
+    const resource = template.Resources[logicalId];
+    expect(resource?.Type, logicalId).toBe('AWS::CloudWatch::Alarm');
+    return resource!.Properties;
+  };
+  const poller = () => lambdaOf(catalogue.find((definition) => definition.name === 'status-poller')!)[0];
+
+  it('notifies the alarm topic of every alarm on ALARM and on OK, and takes missing data for no trouble', () => {
+    expect(template.Resources[LOGICAL_IDS.alarmTopic]!.Type).toBe('AWS::SNS::Topic');
+    const alarms = resourcesOfType('AWS::CloudWatch::Alarm');
+    expect(sorted(alarms.map(([logicalId]) => logicalId))).toEqual(
+      sorted([
+        LOGICAL_IDS.deadLetterAlarm,
+        LOGICAL_IDS.pollerErrorsAlarm,
+        LOGICAL_IDS.pollerThrottlesAlarm,
+        LOGICAL_IDS.statusQueueAgeAlarm,
+        LOGICAL_IDS.api5xxAlarm,
+        ...TABLE_IDS.map(resources.tableThrottleAlarmId),
+      ]),
+    );
+    for (const [logicalId, { Properties: properties }] of alarms) {
+      expect(properties.AlarmActions, logicalId).toEqual([{ Ref: LOGICAL_IDS.alarmTopic }]);
+      expect(properties.OKActions, logicalId).toEqual([{ Ref: LOGICAL_IDS.alarmTopic }]);
+      expect(properties.TreatMissingData, logicalId).toBe('notBreaching');
+    }
+  });
+
+  it.each([
+    ['errors', 'Errors', LOGICAL_IDS.pollerErrorsAlarm, { Statistic: 'Sum', Period: 300, Threshold: 3, ComparisonOperator: 'GreaterThanOrEqualToThreshold' }],
+    ['throttles', 'Throttles', LOGICAL_IDS.pollerThrottlesAlarm, { Statistic: 'Sum', Period: 60, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' }],
+  ] as const)('alarms on status poller %s (AWS/Lambda %s of the poller function)', (_name, metricName, logicalId, evaluation) => {
+    const properties = alarm(logicalId);
+    expect(metricTarget(properties as never)).toBe(`AWS/Lambda ${metricName} FunctionName=\${${poller()}}`);
+    expect(properties).toMatchObject({ ...evaluation, EvaluationPeriods: 1 });
+  });
+
+  it('alarms on the age of the oldest status event, above what a message on its way to the dead-letter queue reaches', () => {
+    const properties = alarm(LOGICAL_IDS.statusQueueAgeAlarm);
+    expect(metricTarget(properties as never)).toBe(`AWS/SQS ApproximateAgeOfOldestMessage QueueName=\${${LOGICAL_IDS.statusQueue}.QueueName}`);
+    expect(properties).toMatchObject({ Statistic: 'Maximum', Period: 60, ComparisonOperator: 'GreaterThanThreshold' });
+    const queue = template.Resources[LOGICAL_IDS.statusQueue]!.Properties;
+    expect(properties.Threshold).toBeGreaterThan(queue.RedrivePolicy.maxReceiveCount * queue.VisibilityTimeout);
+    expect(properties.Threshold).toBe(resources.ALARM_THRESHOLDS.statusQueueMaxAgeSeconds);
+  });
+
+  it('alarms on the share of 5xx among the HTTP API stage requests (metric math over 5xx / Count)', () => {
+    const properties = alarm(LOGICAL_IDS.api5xxAlarm);
+    const apiId = singleOfType(template, 'AWS::ApiGatewayV2::Api');
+    const stageId = singleOfType(template, 'AWS::ApiGatewayV2::Stage');
+    // Ref of the stage is its name: the $default stage serverless creates.
+    expect(template.Resources[stageId]!.Properties.StageName).toBe('$default');
+    const metrics: Json[] = properties.Metrics;
+    const read = metrics.filter((metric) => metric.MetricStat);
+    const byMetric = Object.fromEntries(read.map((metric) => [metric.MetricStat.Metric.MetricName, metric]));
+    expect(sorted(read.map((metric) => metricTarget(metric.MetricStat.Metric)))).toEqual(
+      sorted(['5xx', 'Count'].map((name) => `AWS/ApiGateway ${name} ApiId=\${${apiId}},Stage=\${${stageId}}`)),
+    );
+    for (const metric of read) expect(metric).toMatchObject({ ReturnData: false, MetricStat: { Stat: 'Sum', Period: 60 } });
+    const results = metrics.filter((metric) => metric.ReturnData !== false);
+    expect(results).toHaveLength(1);
+    // A percentage: 100 x 5xx / Count, for minutes with enough requests to mean something.
+    const [errors, requests] = [byMetric['5xx'].Id, byMetric.Count.Id];
+    expect(results[0].Expression).toMatch(new RegExp(`100 \\* FILL\\(${errors}, 0\\) / ${requests}\\b`));
+    expect(results[0].Expression).toContain(`${requests} >= ${resources.ALARM_THRESHOLDS.api5xxMinRequestsPerMinute}`);
+    expect(properties).toMatchObject({ Threshold: 5, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 5, DatapointsToAlarm: 3 });
+  });
+
+  it.each(TABLE_IDS)('%s: alarms on read and write throttle events of the table and of each of its indexes', (tableId) => {
+    const table = template.Resources[tableId]!.Properties;
+    const properties = alarm(resources.tableThrottleAlarmId(tableId));
+    const metrics: Json[] = properties.Metrics;
+    const read = metrics.filter((metric) => metric.MetricStat);
+    const targets = [`TableName=\${${tableId}}`, ...(table.GlobalSecondaryIndexes ?? []).map((gsi: Json) => `TableName=\${${tableId}},GlobalSecondaryIndexName=${gsi.IndexName}`)];
+    expect(sorted(read.map((metric) => metricTarget(metric.MetricStat.Metric)))).toEqual(
+      sorted(targets.flatMap((target) => [`AWS/DynamoDB ReadThrottleEvents ${target}`, `AWS/DynamoDB WriteThrottleEvents ${target}`])),
+    );
+    // CloudWatch's hard limit on the metrics of one alarm.
+    expect(read.length).toBeLessThanOrEqual(10);
+    const results = metrics.filter((metric) => metric.ReturnData !== false);
+    expect(results).toHaveLength(1);
+    const summed = /^SUM\(FILL\(\[(.*)\], 0\)\)$/.exec(results[0].Expression)?.[1]?.split(', ');
+    expect(sorted(summed ?? [])).toEqual(sorted(read.map((metric) => metric.Id)));
+    expect(properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 5, DatapointsToAlarm: 3 });
+  });
+
+  it('gives metric-math alarms none of the single-metric settings, which CloudWatch refuses next to Metrics', () => {
+    const mathAlarms = resourcesOfType('AWS::CloudWatch::Alarm').filter(([, resource]) => resource.Properties.Metrics);
+    expect(mathAlarms.map(([logicalId]) => logicalId)).toContain(LOGICAL_IDS.api5xxAlarm);
+    for (const [logicalId, { Properties: properties }] of mathAlarms) {
+      const single = ['Namespace', 'MetricName', 'Dimensions', 'Period', 'Statistic', 'ExtendedStatistic', 'Unit'].filter((key) => key in properties);
+      expect(single, logicalId).toEqual([]);
+      for (const metric of properties.Metrics as Json[]) expect(metric.Id, logicalId).toMatch(/^[a-z][A-Za-z0-9_]*$/);
+    }
+  });
+
+  it('subscribes params.alarmEmail to the alarm topic, and no one where it is empty (condition HasAlarmEmail)', () => {
+    for (const cfn of [template, iamTemplate]) {
+      for (const [logicalId, resource] of Object.entries(cfn.Resources)) {
+        if (resource.Condition) expect(cfn.Conditions?.[resource.Condition], `${logicalId}: condition ${resource.Condition}`).toBeDefined();
+      }
+    }
+    const subscriptions = (cfn: Template) =>
+      Object.values(cfn.Resources)
+        .filter((resource) => resource.Type === 'AWS::SNS::Subscription')
+        .filter((resource) => !resource.Condition || evaluateCondition(cfn, { Condition: resource.Condition }) === true)
+        .map((resource) => resource.Properties);
+    expect(subscriptions(template)).toEqual([]);
+    expect(subscriptions(iamTemplate)).toEqual([
+      { TopicArn: { Ref: LOGICAL_IDS.alarmTopic }, Protocol: 'email', Endpoint: PROD_LIKE_PARAMS.alarmEmail },
+    ]);
+  });
+});
+
+describe('limits, deletion protection and access logs', () => {
+  const pollerIn = (cfn: Template) =>
+    Object.entries(cfn.Resources).find(
+      ([, resource]) => resource.Type === 'AWS::Lambda::Function' && resource.Properties.FunctionName === `${SERVICE}-${STAGE}-status-poller`,
+    )!;
+  const mappingOf = (cfn: Template, lambdaId: string) =>
+    Object.values(cfn.Resources).find(
+      (resource) => resource.Type === 'AWS::Lambda::EventSourceMapping' && render(resource.Properties.FunctionName) === arn(lambdaId),
+    )!.Properties;
+
+  it.each([
+    ['defaults (50 batches, 50 reserved)', () => template, 50, 50],
+    ['--param values', () => iamTemplate, 20, 30],
+  ] as const)('caps the poller\'s event source and reserves its concurrency, and no API function\'s: %s', (_name, cfn, maximum, reserved) => {
+    const [pollerId, lambda] = pollerIn(cfn());
+    expect(mappingOf(cfn(), pollerId).ScalingConfig).toEqual({ MaximumConcurrency: maximum });
+    expect(lambda.Properties.ReservedConcurrentExecutions).toBe(reserved);
+    // The event source never runs more batches than the poller may run: no throttles.
+    expect(maximum).toBeLessThanOrEqual(reserved);
+    const reservations = Object.entries(cfn().Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function' && resource.Properties.ReservedConcurrentExecutions !== undefined)
+      .map(([logicalId]) => logicalId);
+    expect(reservations).toEqual([pollerId]);
+  });
+
+  it('turns DynamoDB deletion protection on with params.tableDeletionProtection, and off by default', () => {
+    for (const [cfn, expected] of [[template, false], [iamTemplate, true]] as const) {
+      for (const tableId of TABLE_IDS) {
+        expect(cfn.Resources[tableId]!.Properties.DeletionProtectionEnabled, tableId).toBe(expected);
+        expect(cfn.Resources[tableId]!.DeletionPolicy, tableId).toBe('Retain');
+      }
+    }
+  });
+
+  it('protects the tables of the prod stage from deletion, and of no other stage (serverless.yml params)', async () => {
+    const params = parseYaml(await readFile(join(ROOT, 'serverless.yml'), 'utf8')).params as Record<string, Record<string, Json>>;
+    // As serverless v3 merges them: the stage's own params over params.default.
+    const resolveFor = (stage: string) => {
+      const values: Record<string, Json> = { 'sls:stage': stage };
+      for (const [name, value] of Object.entries({ ...params.default, ...params[stage] })) values[`param:${name}`] = value;
+      return async (address: string) => {
+        if (!(address in values)) throw new Error(`unresolved ${address}`);
+        return values[address];
+      };
+    };
+    for (const [stage, expected] of [['prod', true], ['dev', false], [STAGE, false]] as const) {
+      const built = await resources({ resolveVariable: resolveFor(stage) });
+      const protection = Object.values(built.resources)
+        .filter((resource) => resource.Type === 'AWS::DynamoDB::Table')
+        .map((resource) => resource.Properties.DeletionProtectionEnabled);
+      expect(protection, stage).toEqual(TABLE_IDS.map(() => expected));
+    }
+  });
+
+  it('writes JSON access logs of the HTTP API stage, with the request id the functions see and no header, to a log group kept 30 days', () => {
+    const stageId = singleOfType(template, 'AWS::ApiGatewayV2::Stage');
+    const settings = template.Resources[stageId]!.Properties.AccessLogSettings;
+    const logGroupId = settings.DestinationArn['Fn::GetAtt'][0];
+    expect(settings.DestinationArn).toEqual({ 'Fn::GetAtt': [logGroupId, 'Arn'] });
+    expect(template.Resources[logGroupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    expect(settings.Format).toBe(resources.ACCESS_LOG_FORMAT);
+    const fields = JSON.parse(settings.Format) as Record<string, string>;
+    // event.requestContext.requestId in the function is $context.requestId.
+    expect(fields.requestId).toBe('$context.requestId');
+    expect(fields).toMatchObject({
+      ip: '$context.identity.sourceIp',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      protocol: '$context.protocol',
+      responseLength: '$context.responseLength',
+      integrationLatency: '$context.integrationLatency',
+      responseLatency: '$context.responseLatency',
+      requestTime: '$context.requestTime',
+      userArn: '$context.identity.userArn',
+      caller: '$context.identity.caller',
+    });
+    for (const [name, variable] of Object.entries(fields)) expect(variable, name).toMatch(/^\$context\.[A-Za-z.]+$/);
+    // Never a header (the Authorization header carries the API key or the SigV4 signature), the
+    // query string or the body.
+    expect(settings.Format).not.toMatch(/header|authorization|api.?key|token|secret|querystring|\$input|\$request|body/i);
+  });
+});
+
+describe('poller limits and stage parameters of the generators', () => {
+  const poller = catalogue.find((definition) => definition.sqs)!;
+  const build = (pollerLimits: Parameters<typeof generated.buildServerlessFunctions>[0]['pollerLimits']) =>
+    generated.buildServerlessFunctions({ service: SERVICE, stage: STAGE, pollerLimits });
+  const sqsEvent = (fn: Record<string, Json>) => (fn.events as Json[]).find((event) => event.sqs).sqs;
+
+  it('renders the limits as numbers on the queue consumers only, and no reservation for an empty pollerReservedConcurrency', () => {
+    const { functions } = build({ maximumConcurrency: '20', reservedConcurrency: 30 });
+    expect(functions[generated.functionKey(poller)]!.reservedConcurrency).toBe(30);
+    expect(sqsEvent(functions[generated.functionKey(poller)]!).maximumConcurrency).toBe(20);
+    for (const definition of catalogue.filter((d) => !d.sqs)) expect(functions[generated.functionKey(definition)]!.reservedConcurrency, definition.name).toBeUndefined();
+    const unreserved = build({ maximumConcurrency: 20, reservedConcurrency: '' }).functions[generated.functionKey(poller)]!;
+    expect(unreserved.reservedConcurrency).toBeUndefined();
+    expect(sqsEvent(unreserved).maximumConcurrency).toBe(20);
+  });
+
+  it.each([
+    ['a maximum above the reservation', { maximumConcurrency: 60, reservedConcurrency: 50 }, /must not exceed pollerReservedConcurrency/],
+    ['a reservation without a maximum', { reservedConcurrency: 50 }, /must not exceed pollerReservedConcurrency/],
+    ['a maximum below 2', { maximumConcurrency: 1, reservedConcurrency: 50 }, /outside 2-1000/],
+    ['a maximum above 1000', { maximumConcurrency: 1001 }, /outside 2-1000/],
+    ['a fraction', { maximumConcurrency: 2.5, reservedConcurrency: 50 }, /not a whole number/],
+    ['words', { maximumConcurrency: 'fifty', reservedConcurrency: 50 }, /not a whole number/],
+  ] as const)('refuses %s', (_name, limits, message) => {
+    expect(() => build(limits)).toThrow(message);
+  });
+
+  it.each([
+    ['a deletion protection that is not true or false', { deletionProtection: 'yes' }, /tableDeletionProtection: yes is not true or false/],
+    ['an alarm address that is not one address', { alarmEmail: 'ops@example.com, dev@example.com' }, /alarmEmail: .* is not one e-mail address/],
+    ['an alarm address without a domain', { alarmEmail: 'ops' }, /alarmEmail: ops is not one e-mail address/],
+  ] as const)('infra/resources.cjs refuses %s', (_name, options, message) => {
+    expect(() => resources.buildResources(STAGE, options)).toThrow(message);
+  });
+});
+
 describe('least privilege, per function', () => {
   const tableArns = new Set<string>();
   for (const [logicalId, resource] of Object.entries(resources.buildResources(STAGE).resources)) {
@@ -474,7 +761,7 @@ describe('authentication settings of the generator (infra/serverless-functions.c
     ['iam without principals', { mode: 'iam' }, /needs iamPrincipals/],
     ['a wildcard principal', { mode: 'iam', iamPrincipals: { 'arn:aws:iam::123456789012:role/*': 'reader' } }, /not an IAM role or user ARN/],
     ['a session ARN', { mode: 'iam', iamPrincipals: { 'arn:aws:sts::123456789012:assumed-role/lb/s': 'reader' } }, /not an IAM role or user ARN/],
-    ['an unknown role', { mode: 'iam', iamPrincipals: { 'arn:aws:iam::123456789012:role/x': 'admin' } }, /admin is not one of/],
+    ['an unknown role', { mode: 'iam', iamPrincipals: { 'arn:aws:iam::123456789012:role/x': 'root' } }, /root is not one of/],
     ['principals that are not JSON', { mode: 'iam', iamPrincipals: '{nope' }, /not valid JSON/],
     ['a KMS alias instead of a key ARN', { apiKeysKmsKeyArn: 'alias/aws/ssm' }, /not a KMS key ARN/],
   ] as const)('refuses %s', (_name, auth, message) => {
