@@ -15,6 +15,7 @@ import {
   writeFileAtomic,
   type LoadBalancerIdentity,
 } from '../lib/agent';
+import { reloadNginx, type NginxReloadResult } from '../lib/agent/nginx-reload';
 import type { GameServer } from '../schemas/http';
 import { LB_BOOTSTRAP_OPTIONS } from './clients/specs';
 import { loggerFrom, parseCommandLine, parseLabels, parseNumber, runCommand, senderFrom, usage, UsageError } from './clients/options';
@@ -23,7 +24,9 @@ import { loggerFrom, parseCommandLine, parseLabels, parseNumber, runCommand, sen
 const SUMMARY = `Claims game servers on distinct nodes (one POST /claim-gs, claim id from the pod identity, then
 confirm), writes the nginx stream config, reports the load balancer "ready" with its targets, and on
 SIGTERM reports "terminating" and releases the claim. When not enough servers are available it
-retries with exponential backoff and jitter until the deadline, then exits 1 saying why.`;
+retries with exponential backoff and jitter until the deadline, then exits 1 saying why. A config
+change nginx could not be made to load (SIGHUP to the pid in --nginx-pid-file) is fatal: it exits 1
+saying why, so that the container restarts and the failure shows.`;
 
 await runCommand('lb-bootstrap', async () => {
   const cli = parseCommandLine(LB_BOOTSTRAP_OPTIONS, process.argv.slice(2), process.env);
@@ -110,28 +113,44 @@ await runCommand('lb-bootstrap', async () => {
       ...(template !== undefined ? { template } : {}),
     });
   const rendered = render(result.servers);
+  const previousConfig = once ? undefined : await readFile(configPath, 'utf8').catch(() => undefined);
   await writeFileAtomic(configPath, rendered.config);
   logger.info('config written', { config: configPath, claimId, targets: rendered.targets, replayed: result.replayed, attempts: result.attempts });
   process.stdout.write(`claimed ${rendered.targets.join(' ')} (claim ${claimId}); nginx config at ${configPath}\n`);
   if (!reporter || !sender) return 0;
 
+  const pidFile = cli.value('nginx-pid-file');
+  /** Reloads nginx (when it has a pid file); a failure is logged here and ends the run below. */
+  const reload = async (): Promise<NginxReloadResult | undefined> => {
+    if (!pidFile) return undefined;
+    const reloaded = await reloadNginx(pidFile);
+    if (reloaded.ok) logger.info('nginx reloaded', { pid: reloaded.pid });
+    else logger.error('nginx not reloaded', { pidFile, failure: reloaded.failure, reason: reloaded.reason });
+    return reloaded;
+  };
+  /** Ends the run with 1, so that Kubernetes restarts the container and the restarts show. */
+  const exitForRestart = async (why: string) => {
+    process.stderr.write(`lb-bootstrap: ${why}; exiting so that the container restarts\n`);
+    // Out of the pool (terminating). The claim stays: the restarted container replays it.
+    await reporter.terminate();
+    sender.close();
+    return 1;
+  };
+  // nginx keeps proxying to upstreams it should have dropped: fatal.
+  const failReload = (reason: string) => exitForRestart(`nginx not reloaded: ${reason}`);
+
+  // A restarted container (the init container does not run again) whose claim changed: nginx
+  // still serves the old config. On a pod's first start the init container wrote the same one.
+  if (previousConfig !== undefined && previousConfig !== rendered.config) {
+    const reloaded = await reload();
+    if (reloaded && !reloaded.ok) return failReload(reloaded.reason);
+  }
   await reporter.start(rendered.targets);
 
-  const pidFile = cli.value('nginx-pid-file');
-  const reloadNginx = async () => {
-    if (!pidFile) return;
-    try {
-      const pid = Number.parseInt((await readFile(pidFile, 'utf8')).trim(), 10);
-      process.kill(pid, 'SIGHUP');
-      logger.info('nginx reloaded', { pid });
-    } catch (error) {
-      logger.error('nginx not reloaded', { pidFile, error: (error as Error).message });
-    }
-  };
-  // Until SIGTERM (or until every claimed server is gone: then exit 1, and the restarted pod
-  // releases this claim and makes a new one).
+  // Until SIGTERM (or until every claimed server is gone, or nginx cannot be reloaded: then exit
+  // 1; the restarted container releases a claim whose servers are gone and makes a new one).
   const watchSeconds = parseNumber('watch-seconds', cli.value('watch-seconds'), { max: 3600 })!;
-  const ended = await new Promise<NodeJS.Signals | 'all-lost'>((resolve) => {
+  const ended = await new Promise<NodeJS.Signals | 'all-lost' | { reloadFailed: string }>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
     if (watchSeconds === 0) return;
@@ -145,7 +164,11 @@ await runCommand('lb-bootstrap', async () => {
         const updated = render(usable);
         await writeFileAtomic(configPath, updated.config);
         process.stdout.write(`upstreams now ${updated.targets.join(' ')}\n`);
-        await reloadNginx();
+        const reloaded = await reload();
+        if (reloaded && !reloaded.ok) {
+          watcher.stop();
+          return resolve({ reloadFailed: reloaded.reason });
+        }
         await reporter.updateTargets(updated.targets);
       },
       onAllLost: () => resolve('all-lost'),
@@ -154,12 +177,8 @@ await runCommand('lb-bootstrap', async () => {
     process.once('SIGTERM', () => watcher.stop());
     process.once('SIGINT', () => watcher.stop());
   });
-  if (ended === 'all-lost') {
-    process.stderr.write('lb-bootstrap: every claimed game server is gone; exiting so that the pod restarts and claims anew\n');
-    await reporter.terminate();
-    sender.close();
-    return 1;
-  }
+  if (typeof ended === 'object') return failReload(ended.reloadFailed);
+  if (ended === 'all-lost') return exitForRestart('every claimed game server is gone (the restarted container claims anew)');
   logger.info('shutting down', { signal: ended, claimId });
   await reporter.terminate();
   const released = await api.release(claimId);
