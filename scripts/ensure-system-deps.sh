@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the system packages the tests need are there: Java 17+ (DynamoDB Local) and nginx
 # with the stream module (the end-to-end test proxies UDP through a real nginx).
-# Run by `npm test` (pretest). As root it installs what is missing with apt-get (Debian/Ubuntu);
+# Run by `npm test` (its first step). As root it installs what is missing with apt-get (Debian/Ubuntu);
 # otherwise it prints the command to run and fails.
 set -euo pipefail
 

@@ -8,7 +8,7 @@ import { provisionStage, type ProvisionedStack } from './provision';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalServices, type LocalServices } from './services';
 import { startSqsEventSource } from './sqs-event-source';
 
-export const DEFAULT_LOCAL_API_KEYS = 'matchmaker:mm-local-key,load-balancer:lb-local-key,reader:ro-local-key';
+export const DEFAULT_LOCAL_API_KEYS = 'matchmaker:mm-local-key,load-balancer:lb-local-key,reader:ro-local-key,ops:admin:admin-local-key';
 
 export interface LocalStackOptions {
   /** HTTP API port; 0 picks a free one. */

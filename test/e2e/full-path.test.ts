@@ -141,7 +141,7 @@ describe('game servers, load balancer and nginx end to end', () => {
 
     // The load balancer leaves: terminating, its claim released, B back in the pool.
     expect(await lb.stop()).toEqual({ code: 0, signal: null });
-    const claim = await reader.getClaim('lb-lb-e2e-uid');
+    const claim = await new InventoryApiClient({ baseUrl: stack.apiUrl, apiKey: 'admin-local-key' }).getClaim('lb-lb-e2e-uid');
     expect(claim.ok && claim.body.status).toBe('released');
     expect(await statusOf(`127.0.0.1:${portB}`)).toBe('available');
     await eventually('load balancer terminated', async () => ((await getLoadBalancer(stack.deps, `127.0.0.1:${lbPort}`))?.status === 'terminated' ? true : undefined));

@@ -73,7 +73,9 @@ describe('the local stack end to end (npm start\'s server)', () => {
     const confirmed = await api('POST', '/claims/lb-pod-1/confirm', { key: LB });
     expect(confirmed.status).toBe(200);
     expect(confirmed.body.servers.map((s: { status: string }) => s.status)).toEqual(['busy', 'busy']);
-    expect((await api('GET', '/claims/lb-pod-1', { key: 'ro-local-key' })).body.status).toBe('confirmed');
+    // The claim is the load balancer's: a reader cannot see it, the local admin (ops) can.
+    expect((await api('GET', '/claims/lb-pod-1', { key: 'ro-local-key' })).status).toBe(404);
+    expect((await api('GET', '/claims/lb-pod-1', { key: 'admin-local-key' })).body).toMatchObject({ status: 'confirmed', owner: 'key:load-balancer' });
     expect((await api('GET', `/gs/${encodeURIComponent(a.endpoint)}`)).body.status).toBe('busy');
 
     const released = await api('POST', '/claims/lb-pod-1/release', { key: LB });
