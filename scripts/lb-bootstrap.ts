@@ -75,10 +75,18 @@ await runCommand('lb-bootstrap', async () => {
   const template = templatePath ? await readFile(templatePath, 'utf8') : undefined;
   const labels = parseLabels(cli.list('label'));
   const leaseSeconds = parseNumber('lease-seconds', cli.value('lease-seconds'), { min: 1, max: 3600 });
+  // One pair of signal listeners for the whole run, installed before anything is claimed: a SIGTERM
+  // at any moment (while claiming, reloading nginx, starting the reporter) ends the run in order
+  // (terminating, claim released) instead of killing the process with its claim held.
   const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      abort.abort();
+      resolve(signal);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
   const result = await claimServersForLoadBalancer({
     api,
     podUid,
@@ -95,8 +103,6 @@ await runCommand('lb-bootstrap', async () => {
     logger,
     signal: abort.signal,
   });
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
   if (!result.ok) {
     process.stderr.write(`lb-bootstrap: could not claim ${cli.value('count')} game servers: ${result.reason}\n`);
     return 1;
@@ -151,8 +157,7 @@ await runCommand('lb-bootstrap', async () => {
   // 1; the restarted container releases a claim whose servers are gone and makes a new one).
   const watchSeconds = parseNumber('watch-seconds', cli.value('watch-seconds'), { max: 3600 })!;
   const ended = await new Promise<NodeJS.Signals | 'all-lost' | { reloadFailed: string }>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
+    void stopped.then(resolve);
     if (watchSeconds === 0) return;
     const watcher = new ClaimWatcher({
       api,
@@ -174,8 +179,7 @@ await runCommand('lb-bootstrap', async () => {
       onAllLost: () => resolve('all-lost'),
     });
     watcher.start();
-    process.once('SIGTERM', () => watcher.stop());
-    process.once('SIGINT', () => watcher.stop());
+    void stopped.then(() => watcher.stop());
   });
   if (typeof ended === 'object') return failReload(ended.reloadFailed);
   if (ended === 'all-lost') return exitForRestart('every claimed game server is gone (the restarted container claims anew)');

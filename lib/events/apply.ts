@@ -18,6 +18,13 @@ export type ApplyOutcome =
 
 /** Optimistic-lock retries before the event is handed back to the queue for a later attempt. */
 const MAX_ATTEMPTS = 8;
+/**
+ * After a lost race, wait a random time up to this times 2^(attempt-1) before reading again:
+ * writers that collided once would otherwise collide again in lock step (full jitter).
+ */
+const CONTENTION_BACKOFF_MS = 5;
+
+const afterLostRace = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * CONTENTION_BACKOFF_MS * 2 ** (attempt - 1)));
 
 export class ContentionError extends Error {
   override name = 'ContentionError';
@@ -62,6 +69,7 @@ export async function applyLifecycleEvent(deps: Deps, event: LifecycleEvent, nod
         return { outcome: 'applied', status, attempts: attempt };
       }
       nodes.delete(nodeName); // a node event may have been applied meanwhile: read it again
+      await afterLostRace(attempt);
     } else {
       const stored = await getLoadBalancer(deps, event.endpoint);
       const decision = decideLoadBalancerWrite(stored, event, deps.clock(), settings);
@@ -69,6 +77,7 @@ export async function applyLifecycleEvent(deps: Deps, event: LifecycleEvent, nod
       if ((await putLoadBalancerIfVersion(deps, decision.item, stored?.version)) === 'written') {
         return { outcome: 'applied', status: decision.item.status, attempts: attempt };
       }
+      await afterLostRace(attempt);
     }
   }
   throw new ContentionError(`gave up on ${event.kind} ${event.endpoint} after ${MAX_ATTEMPTS} conflicting writes`);
