@@ -35,9 +35,10 @@ export type LifecycleDecision =
  *   claim visible.
  * - the same pod, older event: only a later phase is taken (draining/terminated), never a
  *   resurrection.
- * - an event sent before the stored claim was made never undoes it, even from a newer pod (a
- *   late copy of a legacy `init`): the record takes the event's pod, description and phase and
- *   keeps the claim. A pod whose event was sent after the claim is a new pod (claim dropped).
+ * - an event of a newer pod that may have started before the stored claim was made never undoes
+ *   it (a late copy of a legacy `init`; a pod whose first events are still in flight): the record
+ *   takes the event's pod, description and phase and keeps the claim. Only a newer pod known to
+ *   have started after the claim (its `ready` was sent after it) is a new pod (claim dropped).
  * - whatever the pod says, an active server whose node is drained is `draining` (availableAt
  *   NEVER, claim kept, `nodeDraining` set); once the node is un-drained it gets back what its
  *   claim fields say (see withPhase).
@@ -62,7 +63,7 @@ export function decideGameServerWrite(
     return { kind: 'write', item: withPhase({ ...current, version, updatedAt: now }, phase, now, settings, node) };
   }
 
-  if (ordering === 'replace' && stored && predatesClaim(stored, event)) {
+  if (ordering === 'replace' && stored && mayPredateClaim(stored, event)) {
     return { kind: 'write', item: withStoredClaim(stored, event, now, settings, node, 'adopt-pod') };
   }
   const heartbeatAt = Math.min(event.sentAt, now);
@@ -93,13 +94,19 @@ export function decideGameServerWrite(
 }
 
 /**
- * Whether the event was sent before the stored record's claim was made: such an event never
- * undoes the claim, even when it comes from a newer pod (a legacy `init` copy delivered late, a
- * pod that registered on the endpoint just before it was claimed). A pod that starts after the
- * claim is a new pod and drops it.
+ * Whether a newer pod's event leaves the stored record's claim standing: the pod may have been
+ * running on the endpoint when the claim was made (on a record that did not show it yet).
+ * - sent before the claim: so was the pod's start (a legacy `init` copy delivered late, a pod
+ *   that registered just before the claim);
+ * - sent after the claim, but not the pod's `ready`: its start is unknown (its `ready` and first
+ *   heartbeats are still in flight, or were redelivered late). Dropping the claim here would give
+ *   the server the claim was made on to a second claimer, so the claim stays; if the pod did
+ *   start after it, the cost is bounded: the server is back when the lease or hold runs out.
+ * Only a `ready` sent after the claim proves a pod that started after it: the claim is dropped.
  */
-function predatesClaim(stored: GameServerItem, event: GameServerLifecycleEvent): boolean {
-  return stored.claimId !== undefined && stored.claimedAt !== undefined && event.sentAt < stored.claimedAt;
+function mayPredateClaim(stored: GameServerItem, event: GameServerLifecycleEvent): boolean {
+  if (stored.claimId === undefined || stored.claimedAt === undefined) return false;
+  return event.sentAt < stored.claimedAt || event.event !== 'ready';
 }
 
 /**

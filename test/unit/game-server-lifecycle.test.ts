@@ -112,6 +112,21 @@ describe('decideGameServerWrite', () => {
     expect(apply(terminatingFirst, gsEvent({ podUid: 'pod-3', node: 'node-b', sentAt: NOW + 5 }))!.claimId).toBeUndefined();
   });
 
+  it('a newer pod whose heartbeat, sent after the claim, lands before its ready keeps the claim: it may have started before it', () => {
+    // The claim (at NOW) was made on pod-1's record; pod-2 started at T0 + 20, but its ready and
+    // first heartbeats are still in flight when its fourth heartbeat (sent after the claim) lands.
+    const stored = claimed(fold([gsEvent({ podUid: 'pod-1', sentAt: T0 })])!);
+    const heartbeat = gsEvent({ podUid: 'pod-2', node: 'node-b', event: 'heartbeat', seq: 4, sentAt: NOW + 5 });
+    const adopted = apply(stored, heartbeat)!;
+    expect(adopted).toMatchObject({ podUid: 'pod-2', seq: 4, phase: 'active', status: 'claimed', claimId: 'c-1', availableAt: NOW + 60_000 });
+    // Its ready, sent before the claim, lands later: older than seq 4, nothing changes.
+    expect(decideGameServerWrite(adopted, gsEvent({ podUid: 'pod-2', node: 'node-b', sentAt: T0 + 20 }), NOW, settings)).toEqual({ kind: 'ignore', reason: 'duplicate-or-older' });
+    // A ready sent after the claim is a pod that started after it: the claim goes with the old pod.
+    const restarted = apply(adopted, gsEvent({ podUid: 'pod-3', node: 'node-b', sentAt: NOW + 6 }))!;
+    expect(restarted).toMatchObject({ podUid: 'pod-3', status: 'available', availableAt: 0 });
+    expect(restarted.claimId).toBeUndefined();
+  });
+
   it('a busy server taken over by a pod that predates the claim stays busy until its hold runs out', () => {
     const stored = { ...claimed(fold([gsEvent({ podUid: 'pod-1', sentAt: T0 })])!, 'busy'), holdExpiresAt: NOW + 3_600_000, availableAt: NOW + 3_600_000 };
     delete (stored as Partial<GameServerItem>).leaseExpiresAt;
