@@ -149,7 +149,13 @@ export async function runChaosSeed(
     const faults = runFaultPhases(proxy, rng.fork(4), { start, deadline, tables: { gameServers: stack.names.gameServerTable, claims: stack.names.claimTable } });
     const kills = runPollerKills(cluster.poller, rng.fork(5), { start, deadline, count: profile.pollerKills });
     const claimable = profile.fleet.stable + profile.fleet.churn + profile.fleet.legacyPool;
-    const claims = runClaimers(claimerCtx, { claimers: profile.claimers, claimsPerClaimer: profile.claimsPerClaimer, thinkMs: profile.thinkMs, keepBudget: Math.floor(claimable / 4) });
+    const claims = runClaimers(claimerCtx, {
+      claimers: profile.claimers,
+      claimsPerClaimer: profile.claimsPerClaimer,
+      thinkMs: profile.thinkMs,
+      keepBudget: Math.floor(claimable / 4),
+      principals: CHAOS_KEYS.matchmakers.map((key, i) => clientContext(key, 20 + i).api),
+    });
     const racers = runBusyRacers(racerCtx, {
       racers: profile.racers,
       endpoints: fleet.byRole('busy-target').map((s) => s.endpoint),

@@ -11,8 +11,20 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalServices, type LocalServices
 import { startFaultProxy, type FaultProxy } from './fault-proxy';
 import { PollerSupervisor } from './poller-supervisor';
 
-export const CHAOS_KEYS = { matchmaker: 'chaos-mm-key', loadBalancer: 'chaos-lb-key', reader: 'chaos-ro-key' };
-const API_KEYS = `matchmaker:${CHAOS_KEYS.matchmaker},load-balancer:${CHAOS_KEYS.loadBalancer},reader:${CHAOS_KEYS.reader}`;
+/** Claimers act as several principals (named matchmaker keys), so claims of different owners race. */
+const MATCHMAKER_PRINCIPALS = 4;
+export const CHAOS_KEYS = {
+  matchmaker: 'chaos-mm-key',
+  loadBalancer: 'chaos-lb-key',
+  reader: 'chaos-ro-key',
+  matchmakers: Array.from({ length: MATCHMAKER_PRINCIPALS }, (_, i) => `chaos-mm-${i}-key`),
+};
+const API_KEYS = [
+  `matchmaker:${CHAOS_KEYS.matchmaker}`,
+  `load-balancer:${CHAOS_KEYS.loadBalancer}`,
+  `reader:${CHAOS_KEYS.reader}`,
+  ...CHAOS_KEYS.matchmakers.map((key, i) => `mm-${i}:matchmaker:${key}`),
+].join(',');
 /** Long enough that no server goes stale during a run: freshness is not what chaos checks. */
 export const HEARTBEAT_TIMEOUT_SECONDS = 600;
 

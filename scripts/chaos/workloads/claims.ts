@@ -12,6 +12,12 @@ export interface ClaimWorkloadOptions {
   thinkMs: [number, number];
   /** Confirmed claims that may be kept to the end (the rest are released): keeps the pool from running dry. */
   keepBudget: number;
+  /**
+   * One API client per principal (a named key each): claimer i claims, confirms, renews and
+   * releases with principal i mod n, so that the claims of different owners race for one pool
+   * under the faults. Default: the context's client.
+   */
+  principals?: ClientContext['api'][];
 }
 
 export interface ClaimWorkloadStats {
@@ -31,6 +37,7 @@ export async function runClaimers(ctx: ClientContext, options: ClaimWorkloadOpti
   let keepBudget = options.keepBudget;
 
   const claimer = async (index: number) => {
+    const own: ClientContext = options.principals?.length ? { ...ctx, api: options.principals[index % options.principals.length]! } : ctx;
     const rng = ctx.rng.fork(index);
     const client = `claimer-${index}`;
     await sleep(rng.between(0, 500));
@@ -57,14 +64,14 @@ export async function runClaimers(ctx: ClientContext, options: ClaimWorkloadOpti
         leaseSeconds: LEASE_SECONDS,
         ...(ctx.protocol.holds ? { holdSeconds: plan === 'confirm-expire' ? rng.int(3, 6) : LONG_HOLD_SECONDS } : {}),
       };
-      const claimed = await untilAnswered(ctx, { client, op: 'claim', claimId, body }, { attempts: 8, fanout: rng.chance(0.2) ? rng.int(2, 3) : 1 });
+      const claimed = await untilAnswered(own, { client, op: 'claim', claimId, body }, { attempts: 8, fanout: rng.chance(0.2) ? rng.int(2, 3) : 1 });
       if (claimed?.status !== 200) {
         await sleep(rng.between(100, 600));
         continue;
       }
 
-      const release = () => untilAnswered(ctx, { client, op: 'release', claimId }, { attempts: 10 });
-      const confirm = () => untilAnswered(ctx, { client, op: 'confirm', claimId }, { attempts: 6 });
+      const release = () => untilAnswered(own, { client, op: 'release', claimId }, { attempts: 10 });
+      const confirm = () => untilAnswered(own, { client, op: 'confirm', claimId }, { attempts: 6 });
       switch (plan) {
         case 'release':
           await sleep(rng.between(0, 1500));
@@ -75,7 +82,7 @@ export async function runClaimers(ctx: ClientContext, options: ClaimWorkloadOpti
         case 'renew': {
           for (let i = rng.int(1, 3); i > 0; i--) {
             await sleep(rng.between(1000, 3000));
-            const renewed = await untilAnswered(ctx, { client, op: 'renew', claimId, body: { seconds: LEASE_SECONDS } }, { attempts: 6 });
+            const renewed = await untilAnswered(own, { client, op: 'renew', claimId, body: { seconds: LEASE_SECONDS } }, { attempts: 6 });
             if (renewed?.status === 404 && errorCode(renewed) === 'route.not_found') ctx.protocol.renew = false;
             if (renewed?.status !== 200) break;
           }
@@ -92,7 +99,7 @@ export async function runClaimers(ctx: ClientContext, options: ClaimWorkloadOpti
             await release(); // unsure whether the confirm applied: give the servers back
           } else if (confirmed.status === 200 && plan === 'confirm-release') {
             await sleep(rng.between(200, 3000));
-            if (ctx.protocol.renew && rng.chance(0.3)) await untilAnswered(ctx, { client, op: 'renew', claimId }, { attempts: 4 });
+            if (ctx.protocol.renew && rng.chance(0.3)) await untilAnswered(own, { client, op: 'renew', claimId }, { attempts: 4 });
             await release();
           } else if (confirmed.status === 200 && plan === 'confirm-keep') {
             stats.kept++;
