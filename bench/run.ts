@@ -71,7 +71,7 @@ function compactJson(value: object): string {
 const maxRate = (rows: RunRow[], label: string) => Math.max(0, ...rows.filter((r) => r.label === label).map((r) => r.perSec));
 
 log(`${profile.name} run: starting DynamoDB Local and local SQS`);
-const env = await startBenchEnv({ shards });
+const env = await startBenchEnv({ shards, ...(values.quick ? { dynamodbTimeouts: { requestMs: 20_000, connectMs: 10_000 } } : {}) });
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, async () => {

@@ -15,11 +15,18 @@ export interface BenchEnv {
   admin: DynamoDBDocumentClient;
   cpu: CpuProbe;
   shards: number;
+  /**
+   * DynamoDB client timeouts of the stages (lib/config.ts variables), when not the production
+   * defaults. The quick run (a correctness check inside `npm test`, next to the whole suite and
+   * perhaps CPU hogs) waits as long as the test stacks do: a slow answer there is load, not a
+   * fault, and would otherwise be a 503 counted as an error. The full run measures the defaults.
+   */
+  dynamodbTimeouts?: { requestMs: number; connectMs: number };
   stop(): Promise<void>;
 }
 
 /** Starts DynamoDB Local and local SQS (child processes on 127.0.0.1, stopped by PID). */
-export async function startBenchEnv(options: { shards: number }): Promise<BenchEnv> {
+export async function startBenchEnv(options: { shards: number; dynamodbTimeouts?: BenchEnv['dynamodbTimeouts'] }): Promise<BenchEnv> {
   const services = await startLocalServices();
   const admin = createBenchDocumentClient(services.dynamodbEndpoint);
   const cpu = new CpuProbe();
@@ -31,6 +38,7 @@ export async function startBenchEnv(options: { shards: number }): Promise<BenchE
     admin,
     cpu,
     shards: options.shards,
+    ...(options.dynamodbTimeouts ? { dynamodbTimeouts: options.dynamodbTimeouts } : {}),
     stop: async () => {
       admin.destroy();
       await services.stop();
@@ -53,8 +61,8 @@ export interface BenchStage {
 
 /**
  * The configuration every bench stage runs with: the defaults of lib/config.ts, except a long
- * heartbeat timeout (the bench registers servers once and does not heartbeat them) and the
- * shard count under test.
+ * heartbeat timeout (the bench registers servers once and does not heartbeat them), the shard
+ * count under test and, in the quick run, the DynamoDB timeouts (BenchEnv.dynamodbTimeouts).
  */
 export function stageEnv(env: BenchEnv, stage: string, overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -64,6 +72,9 @@ export function stageEnv(env: BenchEnv, stage: string, overrides: Record<string,
     API_KEYS: API_KEYS_ENV,
     HEARTBEAT_TIMEOUT_SECONDS: '3600',
     AVAILABILITY_SHARDS: String(env.shards),
+    ...(env.dynamodbTimeouts
+      ? { DYNAMODB_REQUEST_TIMEOUT_MS: String(env.dynamodbTimeouts.requestMs), DYNAMODB_CONNECT_TIMEOUT_MS: String(env.dynamodbTimeouts.connectMs) }
+      : {}),
     ...overrides,
   };
 }
