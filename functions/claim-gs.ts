@@ -2,7 +2,7 @@ import { claimGameServers, claimRequestHash, type ClaimRequest } from '../lib/cl
 import { singleFlight } from '../lib/single-flight';
 import { toClaim } from '../lib/claims/view';
 import { createDeps, type Deps } from '../lib/deps';
-import { AppError, ErrorCodes } from '../lib/errors';
+import { DomainError, ErrorCodes } from '../lib/errors';
 import { CandidateCache } from '../lib/game-servers/candidates';
 import { httpHandler } from '../lib/http';
 import { ClaimRequestSchema } from '../schemas/http';
@@ -32,9 +32,8 @@ export function makeHandler(deps: Deps) {
       owner: actor.principal,
     });
     if (outcome.kind === 'none-available') {
-      throw new AppError(
+      throw new DomainError(
         ErrorCodes.gsNoneAvailable,
-        409,
         outcome.reason === 'empty' ? 'No game servers match the request right now' : 'Game servers are heavily contended; retry',
         { retryAfterSeconds: RETRY_AFTER_SECONDS },
       );

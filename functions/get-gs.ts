@@ -1,5 +1,5 @@
 import { createDeps, type Deps } from '../lib/deps';
-import { ErrorCodes, NotFoundError } from '../lib/errors';
+import { DomainError, ErrorCodes } from '../lib/errors';
 import { getGameServer } from '../lib/game-servers/repo';
 import { toGameServer } from '../lib/game-servers/view';
 import { httpHandler } from '../lib/http';
@@ -10,7 +10,7 @@ import { actorOf, ANY_ROLE } from './roles';
 export function makeHandler(deps: Deps) {
   return httpHandler(deps, { roles: ANY_ROLE, params: EndpointParamsSchema }, async ({ params, caller }) => {
     const item = await getGameServer(deps, params.endpoint);
-    if (!item) throw new NotFoundError(ErrorCodes.gsNotFound, `Game server ${params.endpoint} not found`);
+    if (!item) throw new DomainError(ErrorCodes.gsNotFound, `Game server ${params.endpoint} not found`);
     return { statusCode: 200, body: toGameServer(item, deps.clock(), actorOf(caller)) };
   });
 }

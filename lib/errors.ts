@@ -1,54 +1,8 @@
 /**
- * Errors that reach a caller. Each has a stable `code`, an HTTP `statusCode` and `expose`
- * (middy's contract: exposed messages are shown, anything else becomes a plain 500).
+ * Codes callers may branch on: what the domain (claims, game servers) refuses, and why. The
+ * domain knows nothing of HTTP; the HTTP boundary maps each code to a status in one table
+ * (lib/http.ts DOMAIN_STATUS), as the Agones allocator maps its sentinel errors in one place.
  */
-export class AppError extends Error {
-  override name = 'AppError';
-  readonly expose = true;
-  constructor(
-    readonly code: string,
-    readonly statusCode: number,
-    message: string,
-    readonly details?: Record<string, unknown>,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-export class BadRequestError extends AppError {
-  override name = 'BadRequestError';
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
-    super(code, 400, message, details);
-  }
-}
-
-export class NotFoundError extends AppError {
-  override name = 'NotFoundError';
-  constructor(code: string, message: string) {
-    super(code, 404, message);
-  }
-}
-
-export class ConflictError extends AppError {
-  override name = 'ConflictError';
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
-    super(code, 409, message, details);
-  }
-}
-
-/**
- * A dependency (DynamoDB) is throttling, timing out or unreachable: the caller should retry the
- * same request after `retryAfterSeconds`. Every write is safe to repeat.
- */
-export class ServiceUnavailableError extends AppError {
-  override name = 'ServiceUnavailableError';
-  constructor(message = 'The service is temporarily unavailable; retry', options?: { cause?: unknown }) {
-    super('service.unavailable', 503, message, { retryAfterSeconds: 1 }, options);
-  }
-}
-
-/** Codes callers may branch on. */
 export const ErrorCodes = {
   gsNotFound: 'gs.not_found',
   gsNotAvailable: 'gs.not_available',
@@ -61,3 +15,33 @@ export const ErrorCodes = {
   leaseTooLong: 'claim.lease_too_long',
   holdTooLong: 'claim.hold_too_long',
 } as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/**
+ * A refusal of the domain, with a stable `code`, a sentence for the caller and optional details
+ * (e.g. which servers a claim lost). `retryAfterSeconds` in the details asks the caller to retry
+ * the same request after that long.
+ */
+export class DomainError extends Error {
+  override name = 'DomainError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A dependency (DynamoDB) is throttling, timing out or unreachable, or a concurrent request holds
+ * what this one needs: the caller should retry the same request after `retryAfterSeconds`. Every
+ * write is safe to repeat.
+ */
+export class ServiceUnavailableError extends DomainError {
+  override name = 'ServiceUnavailableError';
+  constructor(message = 'The service is temporarily unavailable; retry', options?: { cause?: unknown }) {
+    super(ErrorCodes.serviceUnavailable, message, { retryAfterSeconds: 1 }, options);
+  }
+}

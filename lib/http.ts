@@ -6,9 +6,46 @@ import { z } from 'zod';
 import { createAuthenticator, type Caller, type Role } from './auth';
 import type { Deps } from './deps';
 import { isTransientError } from './dynamo';
-import { AppError, ServiceUnavailableError } from './errors';
+import { DomainError, ServiceUnavailableError, type ErrorCode } from './errors';
 
 export const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * A request refused at the HTTP boundary itself (authentication, roles, malformed input), with
+ * its status. The domain's refusals are DomainErrors, mapped by DOMAIN_STATUS.
+ */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly code: string,
+    readonly statusCode: number,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** The one place a domain refusal becomes an HTTP status. */
+export const DOMAIN_STATUS: Record<ErrorCode, number> = {
+  'gs.not_found': 404,
+  'claim.not_found': 404,
+  'gs.not_available': 409,
+  'gs.none_available': 409,
+  'claim.mismatch': 409,
+  'claim.lost': 409,
+  'claim.released': 409,
+  'claim.lease_too_long': 400,
+  'claim.hold_too_long': 400,
+  'service.unavailable': 503,
+};
+
+/** Any refusal as code, status, message and details; undefined for anything else (a bug: 500). */
+function asRefusal(error: unknown): { code: string; statusCode: number; message: string; details?: Record<string, unknown> } | undefined {
+  if (error instanceof HttpError) return error;
+  if (error instanceof DomainError) return { code: error.code, statusCode: DOMAIN_STATUS[error.code], message: error.message, ...(error.details ? { details: error.details } : {}) };
+  return undefined;
+}
 /** Validation messages quote field and parameter names; a caller's very long names are cut. */
 const MAX_ERROR_MESSAGE_LENGTH = 500;
 
@@ -82,7 +119,7 @@ function describeIssues(error: z.ZodError, where: string): string {
 function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'path' | 'query' | 'body'): T {
   if (!schema) return undefined as T;
   const result = schema.safeParse(value);
-  if (!result.success) throw new AppError(`request.invalid_${where}`, 400, `Invalid ${where}: ${describeIssues(result.error, where)}`);
+  if (!result.success) throw new HttpError(`request.invalid_${where}`, 400, `Invalid ${where}: ${describeIssues(result.error, where)}`);
   return result.data;
 }
 
@@ -93,7 +130,7 @@ function decodePathParameters(raw: Record<string, string | undefined> | undefine
     try {
       params[key] = decodeURIComponent(value);
     } catch {
-      throw new AppError('request.invalid_path', 400, `Invalid path: ${key} is not valid URL encoding`);
+      throw new HttpError('request.invalid_path', 400, `Invalid path: ${key} is not valid URL encoding`);
     }
   }
   return params;
@@ -103,11 +140,11 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
-    throw new AppError('request.too_large', 413, `Request body exceeds ${MAX_BODY_BYTES} bytes`);
+    throw new HttpError('request.too_large', 413, `Request body exceeds ${MAX_BODY_BYTES} bytes`);
   }
   const contentType = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];
   if (contentType && !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(contentType)) {
-    throw new AppError('request.unsupported_media_type', 415, 'Request body must be application/json');
+    throw new HttpError('request.unsupported_media_type', 415, 'Request body must be application/json');
   }
   let forbiddenKey = false;
   let body: unknown;
@@ -117,7 +154,7 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
       return value;
     });
   } catch {
-    throw new AppError('request.invalid_json', 400, 'Request body is not valid JSON');
+    throw new HttpError('request.invalid_json', 400, 'Request body is not valid JSON');
   }
   if (forbiddenKey) throw forbiddenKeyError('body');
   return body;
@@ -127,8 +164,8 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
  * `__proto__` is never a field of ours. It must be refused before validation: zod's records skip
  * such keys silently, which would turn `labels: {"__proto__": ...}` into "no labels".
  */
-function forbiddenKeyError(where: 'query' | 'body'): AppError {
-  return new AppError(`request.invalid_${where}`, 400, `Invalid ${where}: __proto__ is not allowed as a name`);
+function forbiddenKeyError(where: 'query' | 'body'): HttpError {
+  return new HttpError(`request.invalid_${where}`, 400, `Invalid ${where}: __proto__ is not allowed as a name`);
 }
 
 function readQuery(event: APIGatewayProxyEventV2): Record<string, string | undefined> {
@@ -192,8 +229,9 @@ class AuditLine {
 /**
  * The shared HTTP stack: Powertools logger context and EMF metrics, authentication by API key
  * and role, zod validation of path, query and body, and one error shape for everything:
- * `{ error: { code, message } }`. Expected errors (AppError) keep their status; anything else is
- * logged with its stack and answered with a bare 500 that leaks nothing.
+ * `{ error: { code, message } }`. Refusals keep their status (HttpError's own, a DomainError's from
+ * DOMAIN_STATUS); anything else is logged with its stack and answered with a bare 500 that leaks
+ * nothing.
  */
 export function httpHandler<P = undefined, Q = undefined, B = undefined>(
   deps: Deps,
@@ -217,11 +255,11 @@ export function httpHandler<P = undefined, Q = undefined, B = undefined>(
       case 'authenticated':
         return outcome.caller;
       case 'no-role':
-        throw new AppError('auth.forbidden', 403, 'This IAM principal has no role on this API');
+        throw new HttpError('auth.forbidden', 403, 'This IAM principal has no role on this API');
       case 'unavailable':
-        throw new AppError('auth.unavailable', 503, 'Authentication is temporarily unavailable; retry', { retryAfterSeconds: 1 });
+        throw new HttpError('auth.unavailable', 503, 'Authentication is temporarily unavailable; retry', { retryAfterSeconds: 1 });
       case 'unauthenticated':
-        throw new AppError(
+        throw new HttpError(
           'auth.unauthorized',
           401,
           authenticator.mode === 'iam' ? 'A SigV4-signed request from a known IAM principal is required' : 'A valid API key is required: Authorization: Bearer <key>',
@@ -238,7 +276,7 @@ export function httpHandler<P = undefined, Q = undefined, B = undefined>(
         caller = await authenticateRequest(event, headers);
         audit.caller(caller);
         if (!spec.roles.includes(caller.role)) {
-          throw new AppError('auth.forbidden', 403, `The ${caller.role} role may not call this route`);
+          throw new HttpError('auth.forbidden', 403, `The ${caller.role} role may not call this route`);
         }
       }
       const params = validate(spec.params, decodePathParameters(event.pathParameters), 'path');
@@ -252,14 +290,15 @@ export function httpHandler<P = undefined, Q = undefined, B = undefined>(
     } catch (caught) {
       // Throttling, timeouts and lost connections: the caller can retry the same request (every
       // write is safe to repeat), so they are 503 with Retry-After, never 500.
-      const error = !(caught instanceof AppError) && isTransientError(caught) ? new ServiceUnavailableError(undefined, { cause: caught }) : caught;
+      const error = !(caught instanceof HttpError || caught instanceof DomainError) && isTransientError(caught) ? new ServiceUnavailableError(undefined, { cause: caught }) : caught;
       if (error instanceof ServiceUnavailableError) deps.logger.warn('dependency unavailable', { requestId, error: (error.cause ?? error) as Error });
-      if (error instanceof AppError) {
-        audit.done(error.statusCode, error.code);
+      const refusal = asRefusal(error);
+      if (refusal) {
+        audit.done(refusal.statusCode, refusal.code);
         const headers: Record<string, string> = {};
-        if (error.statusCode === 401) headers['www-authenticate'] = CHALLENGE[authenticator.mode];
-        if (typeof error.details?.retryAfterSeconds === 'number') headers['retry-after'] = String(error.details.retryAfterSeconds);
-        return respond({ statusCode: error.statusCode, body: errorBody(error.code, error.message, error.details), headers }, requestId);
+        if (refusal.statusCode === 401) headers['www-authenticate'] = CHALLENGE[authenticator.mode];
+        if (typeof refusal.details?.retryAfterSeconds === 'number') headers['retry-after'] = String(refusal.details.retryAfterSeconds);
+        return respond({ statusCode: refusal.statusCode, body: errorBody(refusal.code, refusal.message, refusal.details), headers }, requestId);
       }
       deps.logger.error('unhandled error', { requestId, error: error as Error });
       audit.done(500, 'internal');

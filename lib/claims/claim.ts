@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ClaimItem, GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { BadRequestError, ConflictError, ErrorCodes, NotFoundError, ServiceUnavailableError } from '../errors';
+import { DomainError, ErrorCodes, ServiceUnavailableError } from '../errors';
 import type { CandidateCache } from '../game-servers/candidates';
 import { claimServer, getGameServer, getGameServers, releaseServer, setServerBusy } from '../game-servers/repo';
 import type { ServerFilter } from '../game-servers/select';
@@ -29,7 +29,7 @@ export type ClaimOutcome =
   | { kind: 'none-available'; reason: 'empty' | 'contention' };
 
 /** Attempts (each a fresh candidate set) before a claimer under heavy contention gives up. */
-const MAX_ATTEMPTS = 10;
+export const MAX_ATTEMPTS = 10;
 /** Under contention, how often and after how long a claimer looks again at a pool that seemed empty. */
 const MAX_EMPTY_RETRIES = 5;
 const EMPTY_RETRY_MS = 40;
@@ -82,7 +82,7 @@ function asClaimed(item: GameServerItem, claimId: string, attemptId: string, own
  */
 async function answerExisting(deps: Deps, claim: ClaimItem, request: ClaimRequest, requestHash: string): Promise<ClaimOutcome> {
   if (claim.requestHash !== requestHash || (claim.owner !== undefined && claim.owner !== request.owner)) {
-    throw new ConflictError(ErrorCodes.claimMismatch, `Claim id ${claim.claimId} was already used for a different request`);
+    throw new DomainError(ErrorCodes.claimMismatch, `Claim id ${claim.claimId} was already used for a different request`);
   }
   const servers = await getGameServers(deps, claim.endpoints);
   return { kind: 'existing', claim, servers: claim.endpoints.flatMap((endpoint) => servers.get(endpoint) ?? []) };
@@ -121,15 +121,15 @@ async function awaitConcurrentAttempt(deps: Deps, claimId: string, leaseEnd: num
  * - A write whose outcome is unknown (the SDK gave up on a timeout or a lost connection) is
  *   never undone blindly: the error is answered 503 and the caller retries with its claim id.
  *   Servers of an attempt that did not commit return to the pool when its lease runs out.
- * Throws BadRequestError (lease or hold too long), ConflictError claim.mismatch, and the
+ * Throws claim.lease_too_long / claim.hold_too_long, claim.mismatch, and the
  * client's errors (transient ones become 503).
  */
 export async function claimGameServers(deps: Deps, cache: CandidateCache, request: ClaimRequest): Promise<ClaimOutcome> {
   if (request.leaseSeconds > deps.config.maxLeaseSeconds) {
-    throw new BadRequestError(ErrorCodes.leaseTooLong, `leaseSeconds may be at most ${deps.config.maxLeaseSeconds}`);
+    throw new DomainError(ErrorCodes.leaseTooLong, `leaseSeconds may be at most ${deps.config.maxLeaseSeconds}`);
   }
   if (request.holdSeconds > deps.config.maxHoldSeconds) {
-    throw new BadRequestError(ErrorCodes.holdTooLong, `holdSeconds may be at most ${deps.config.maxHoldSeconds}`);
+    throw new DomainError(ErrorCodes.holdTooLong, `holdSeconds may be at most ${deps.config.maxHoldSeconds}`);
   }
   const started = deps.clock();
   const requestHash = claimRequestHash(request);
@@ -268,13 +268,13 @@ export interface SetBusyRequest {
  * stored on the server and is the idempotency key: repeating the call with it returns the same
  * server and renews the hold — for its owner only: another principal with the same claim id finds
  * the server busy like anyone else. The server is returned to the pool with releaseBusyServer.
- * Throws BadRequestError (hold too long), NotFoundError (gs.not_found) and ConflictError
- * (gs.not_available with the current status: claimed, busy, draining, stale or terminated).
+ * Throws claim.hold_too_long, gs.not_found and gs.not_available (with the current status:
+ * claimed, busy, draining, stale or terminated).
  */
 export async function setGameServerBusy(deps: Deps, request: SetBusyRequest): Promise<{ claimId: string; server: GameServerItem }> {
   const holdSeconds = request.holdSeconds ?? deps.config.defaultHoldSeconds;
   if (holdSeconds > deps.config.maxHoldSeconds) {
-    throw new BadRequestError(ErrorCodes.holdTooLong, `holdSeconds may be at most ${deps.config.maxHoldSeconds}`);
+    throw new DomainError(ErrorCodes.holdTooLong, `holdSeconds may be at most ${deps.config.maxHoldSeconds}`);
   }
   const claimId = request.claimId ?? randomUUID();
   const now = deps.clock();
@@ -285,10 +285,10 @@ export async function setGameServerBusy(deps: Deps, request: SetBusyRequest): Pr
     return { claimId, server: result.item };
   }
   const current = result.current;
-  if (!current) throw new NotFoundError(ErrorCodes.gsNotFound, `Game server ${request.endpoint} not found`);
+  if (!current) throw new DomainError(ErrorCodes.gsNotFound, `Game server ${request.endpoint} not found`);
   deps.metrics.addMetric('ClaimConflict', MetricUnit.Count, 1);
   const status = current.freshUntil <= now && effectiveStatus(current, now) === 'available' ? 'stale' : effectiveStatus(current, now);
-  throw new ConflictError(ErrorCodes.gsNotAvailable, `Game server ${request.endpoint} is not available (${status})`, { status });
+  throw new DomainError(ErrorCodes.gsNotAvailable, `Game server ${request.endpoint} is not available (${status})`, { status });
 }
 
 /**
@@ -296,11 +296,11 @@ export async function setGameServerBusy(deps: Deps, request: SetBusyRequest): Pr
  * longer holds — or holds through a claim record, which is released as a whole with
  * /claims/{claimId}/release, or holds for another principal (unless the actor is an admin) — is
  * left as it is (`released: false`: the same answer whether the claim id exists or not).
- * Throws NotFoundError.
+ * Throws gs.not_found.
  */
 export async function releaseBusyServer(deps: Deps, endpoint: string, claimId: string, actor: Actor): Promise<{ released: boolean; server: GameServerItem }> {
   const outcome = await releaseServer(deps, endpoint, claimId, deps.clock(), { directHold: actor });
   const server = await getGameServer(deps, endpoint);
-  if (!server) throw new NotFoundError(ErrorCodes.gsNotFound, `Game server ${endpoint} not found`);
+  if (!server) throw new DomainError(ErrorCodes.gsNotFound, `Game server ${endpoint} not found`);
   return { released: outcome === 'released', server };
 }

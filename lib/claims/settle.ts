@@ -1,6 +1,6 @@
 import type { ClaimItem, GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { BadRequestError, ConflictError, ErrorCodes, NotFoundError, ServiceUnavailableError } from '../errors';
+import { DomainError, ErrorCodes, ServiceUnavailableError } from '../errors';
 import {
   confirmServerTransition,
   getGameServers,
@@ -32,31 +32,31 @@ async function withServers(deps: Deps, claim: ClaimItem): Promise<ClaimWithServe
  */
 async function requireClaim(deps: Deps, claimId: string, actor: Actor): Promise<ClaimItem> {
   const claim = await getClaim(deps, claimId);
-  if (!claim || !mayAct(actor, claim.owner)) throw new NotFoundError(ErrorCodes.claimNotFound, `Claim ${claimId} not found`);
+  if (!claim || !mayAct(actor, claim.owner)) throw new DomainError(ErrorCodes.claimNotFound, `Claim ${claimId} not found`);
   return claim;
 }
 
-/** The claim and the current records of its servers. Throws NotFoundError (also for another principal's claim). */
+/** The claim and the current records of its servers. Throws claim.not_found (also for another principal's claim). */
 export async function getClaimWithServers(deps: Deps, claimId: string, actor: Actor): Promise<ClaimWithServers> {
   return withServers(deps, await requireClaim(deps, claimId, actor));
 }
 
 /** claim.lost, naming each server that no longer matches and what it is now. */
-function lostError(claimId: string, changed: Extract<TransitionResult, { kind: 'servers-changed' }>['changed'], now: number): ConflictError {
+function lostError(claimId: string, changed: Extract<TransitionResult, { kind: 'servers-changed' }>['changed'], now: number): DomainError {
   const lost = changed.map(({ endpoint, current }) => ({
     endpoint,
     status: !current ? 'missing' : current.claimId !== claimId ? 'taken' : current.freshUntil <= now ? 'stale' : effectiveStatus(current, now),
   }));
-  return new ConflictError(ErrorCodes.claimLost, `Claim ${claimId} lost servers: ${lost.map((l) => `${l.endpoint} (${l.status})`).join(', ')}`, { lost });
+  return new DomainError(ErrorCodes.claimLost, `Claim ${claimId} lost servers: ${lost.map((l) => `${l.endpoint} (${l.status})`).join(', ')}`, { lost });
 }
 
-const released = (claimId: string) => new ConflictError(ErrorCodes.claimReleased, `Claim ${claimId} was released`);
+const released = (claimId: string) => new DomainError(ErrorCodes.claimReleased, `Claim ${claimId} was released`);
 
 /**
  * leased -> confirmed: the claim record and every one of its servers (claimed -> busy, held until
  * now + the claim's holdSeconds) in one transaction. Confirming past the lease works as long as
  * nobody claimed the servers since. Idempotent: a confirmed claim is returned as it is.
- * Throws NotFoundError (claim.not_found) and ConflictError: claim.released, or claim.lost with
+ * Throws claim.not_found, claim.released, or claim.lost with
  * the servers that went to someone else (or went stale, draining or away).
  */
 export async function confirmClaim(deps: Deps, claimId: string, actor: Actor): Promise<ClaimWithServers> {
@@ -89,7 +89,7 @@ export async function confirmClaim(deps: Deps, claimId: string, actor: Actor): P
  * Keeps a claim alive: a leased claim's lease, or a confirmed claim's hold, moves to now +
  * `seconds` (default: the claim's own leaseSeconds / holdSeconds), on the record and every
  * server together. Works past the deadline as long as nobody claimed the servers since.
- * Throws NotFoundError, BadRequestError (too long), ConflictError claim.released / claim.lost.
+ * Throws claim.not_found, claim.lease_too_long / claim.hold_too_long, claim.released, claim.lost.
  */
 export async function renewClaim(deps: Deps, claimId: string, actor: Actor, seconds?: number): Promise<ClaimWithServers> {
   for (let attempt = 1; attempt <= MAX_TRANSITION_ATTEMPTS; attempt++) {
@@ -99,7 +99,7 @@ export async function renewClaim(deps: Deps, claimId: string, actor: Actor, seco
     const max = leased ? deps.config.maxLeaseSeconds : deps.config.maxHoldSeconds;
     const duration = seconds ?? (leased ? claim.leaseSeconds : claim.holdSeconds);
     if (duration > max) {
-      throw new BadRequestError(leased ? ErrorCodes.leaseTooLong : ErrorCodes.holdTooLong, `A ${claim.status} claim may be renewed for at most ${max} seconds`);
+      throw new DomainError(leased ? ErrorCodes.leaseTooLong : ErrorCodes.holdTooLong, `A ${claim.status} claim may be renewed for at most ${max} seconds`);
     }
     const now = deps.clock();
     const until = now + duration * 1000;
@@ -136,7 +136,7 @@ export async function renewClaim(deps: Deps, claimId: string, actor: Actor, seco
  * pool (a draining or terminated one only drops the claim), in one transaction — never a
  * released record with held servers, nor free servers under a live record. Servers that went to
  * someone else are left alone. Idempotent: a released claim answers with the servers its release
- * returned. Throws NotFoundError.
+ * returned. Throws claim.not_found.
  */
 export async function releaseClaim(deps: Deps, claimId: string, actor: Actor): Promise<ClaimWithServers & { released: string[] }> {
   for (let attempt = 1; attempt <= MAX_TRANSITION_ATTEMPTS; attempt++) {
