@@ -1,4 +1,4 @@
-import type { Caller, Role } from '../lib/auth';
+import type { Caller, Role } from '../lib/auth/keys';
 import type { Actor } from '../lib/ownership';
 
 /** Every authenticated caller: GET routes. */

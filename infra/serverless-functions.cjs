@@ -92,7 +92,7 @@ function checkAuth(auth) {
     throw new Error('serverless.yml params.iamPrincipals: expected { "<IAM role or user ARN>": "<role>" }');
   }
   for (const [arn, role] of Object.entries(principals)) {
-    // As lib/auth.ts parses them: exact role or user ARNs; the name part allows no wildcard.
+    // As lib/auth/iam.ts parses them: exact role or user ARNs; the name part allows no wildcard.
     if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)(\/[\x21-\x7e]*)?\/[\w+=,.@-]{1,64}$/.test(arn)) throw new Error(`serverless.yml params.iamPrincipals: ${arn} is not an IAM role or user ARN`);
     if (!ROLES.includes(role)) throw new Error(`serverless.yml params.iamPrincipals: ${arn}: ${role} is not one of ${ROLES.join(', ')}`);
   }
@@ -288,7 +288,7 @@ function buildServerlessFunctions({ service, stage, catalogue = FUNCTIONS, auth 
         ...tableEnvironment,
         // Authentication only where it is checked: public routes (health) get none of it. No key
         // material ever: the function reads the digests from the SecureString parameter at cold
-        // start (lib/auth.ts), so neither the template nor the Lambda configuration holds them.
+        // start (lib/auth/keyring.ts), so neither the template nor the Lambda configuration holds them.
         ...(apiKeysParameter ? { API_KEYS_PARAMETER: apiKeysParameter } : {}),
         ...(keyed && mode === 'iam' ? { AUTH_MODE: 'iam', IAM_PRINCIPALS: JSON.stringify(principals) } : {}),
       },

@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { loadConfig, type Config } from './config';
+import { LOCAL_CREDENTIALS } from './local-credentials';
 
 export type Clock = () => number;
 
@@ -13,9 +14,6 @@ export interface Deps {
   logger: Logger;
   metrics: Metrics;
 }
-
-/** Dummy credentials for local services. DynamoDB Local accepts only letters and digits here. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 const DEFAULT_CLIENT_SETTINGS: Config['dynamodbClient'] = { connectTimeoutMs: 500, requestTimeoutMs: 1000, maxAttempts: 3 };
 

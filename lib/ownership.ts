@@ -1,6 +1,6 @@
 /**
  * Who holds what. Every claim (a claim record and its servers, or a set-gs-busy hold) stores its
- * owner: the principal that made it (`key:<name>`, or an IAM principal; see lib/auth.ts Caller).
+ * owner: the principal that made it (`key:<name>`, or an IAM principal; see lib/auth/keys.ts Caller).
  * Only the owner may see a claim's id or change the claim; the admin role may act for anyone.
  * Records written before owners were stored carry none: any caller of the route may act on them
  * (as before), until they expire (a hold lasts at most MAX_HOLD_SECONDS).

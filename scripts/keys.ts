@@ -20,7 +20,7 @@ import {
   removeKeyDigest,
   RoleSchema,
   type KeyDocument,
-} from '../lib/auth';
+} from '../lib/auth/keys';
 
 const SERVICE = 'gs-inventory';
 

@@ -6,6 +6,7 @@
 import './local/env-defaults';
 import { parseArgs } from 'node:util';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { LOCAL_CREDENTIALS } from '../lib/local-credentials';
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +45,6 @@ const body =
     ...(values.target ? { targets: values.target } : {}),
   });
 
-const sqs = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+const sqs = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
 const sent = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
 process.stdout.write(`sent ${sent.MessageId}: ${body}\n`);

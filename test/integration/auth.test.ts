@@ -4,7 +4,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler as makeConfirm } from '../../functions/confirm-claim';
 import { makeHandler as makeOpenApi } from '../../functions/openapi';
-import { generateApiKey, hashApiKey } from '../../lib/auth';
+import { generateApiKey, hashApiKey } from '../../lib/auth/keys';
 import { API_KEYS_ENV, KEYS, apiEvent, invoke, type ApiRequest } from '../fixtures/http';
 import { acceptedWrites, HTTP_ROUTES, loadHandlers, observedDeps, snapshotTables, type HttpLambda, type HttpRoute } from '../fixtures/guard';
 import { registerFleet } from '../fixtures/servers';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler as makeClaim } from '../../functions/claim-gs';
-import { hashApiKey } from '../../lib/auth';
+import { hashApiKey } from '../../lib/auth/keys';
 import { getClaim, runClaimTransition } from '../../lib/claims/repo';
 import { getGameServer, getGameServers, releaseServer, releaseServerTransition, setServerBusy } from '../../lib/game-servers/repo';
 import { invoke, PRINCIPAL_KEYS, PRINCIPAL_KEYS_ENV, type ApiResponse } from '../fixtures/http';
