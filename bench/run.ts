@@ -107,7 +107,7 @@ try {
     sections.pairs = await runPairs(ctx, { writeRate });
   }
   if (only.has('candidates')) {
-    log(`candidates: one function instance per claimer, shipped CandidateCache vs the random-shard prototype it grew from (${CANDIDATE_SHARDS} shards)`);
+    log(`candidates: one function instance per claimer, shipped CandidateCache vs an alternative random-shard candidate source (${CANDIDATE_SHARDS} shards)`);
     sections.candidates = await runCandidateStrategies(ctx, { writeRate });
   }
   if (only.has('listing')) {

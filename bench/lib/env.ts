@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '../../lib/config';
 import { createDeps, type Deps } from '../../lib/deps';
 import { provisionStage, type ProvisionedStack } from '../../scripts/local/provision';
 import { startLocalServices, type LocalServices } from '../../scripts/local/services';
-import { API_KEYS_ENV } from '../../test/fixtures/http';
+import { API_KEYS_ENV } from '../../testkit/api-keys';
 import { CpuProbe } from './cpu';
 import { CommandCounter, createBenchDocumentClient } from './ddb';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lambdaContext } from '../../scripts/local/lambda-context';
-import { apiEvent, type ApiRequest } from '../../test/fixtures/http';
+import { apiEvent, type ApiRequest } from '../../testkit/api-event';
 import type { JsonResponse } from './http-client';
 
 export type HttpLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;

@@ -9,12 +9,15 @@ interface Listing {
   fetchedAt: number;
 }
 
+/** The page the bench lists per refresh with this source (bench/shard-sim models the same page). */
+export const RANDOM_SHARD_PAGE_SIZE = 50;
+
 /**
- * A PROTOTYPE candidate source, measured beside the shipped CandidateCache; not used by any
- * function. Each refresh queries one page of ONE random shard of the pool (instead of every shard,
- * merged and cut to the oldest 100, which hands every function instance the same candidates),
- * and a lost race lists afresh from another random shard. docs/SCALING.md explains why
- * (instances x shared candidates = lost races) and bench/shard-sim.ts models it at AWS scale.
+ * An alternative candidate source, measured beside the shipped CandidateCache; not used by any
+ * function. Each refresh queries one page of one random shard of the pool, and a lost race lists
+ * afresh from another random shard; unlike CandidateCache it holds nothing back and never falls
+ * back to the whole pool. docs/SCALING.md explains why one shard per refresh (instances x shared
+ * candidates = lost races) and bench/shard-sim.ts models it at AWS scale.
  */
 export class RandomShardCandidates extends CandidateCache {
   private readonly listings = new Map<string, Listing>();

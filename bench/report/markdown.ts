@@ -136,7 +136,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('');
   out.push(
     'The shipped CandidateCache lists one random shard per refresh (page of 100; the whole pool only when that page cannot form the set), so separate instances hold different candidates; ' +
-      'the prototype it grew from (bench/lib/random-shard-candidates.ts) does the same with pages of 50 and no hold-back. Same pool shape and concurrency, AVAILABILITY_SHARDS=16.',
+      'an alternative candidate source measured beside it (bench/lib/random-shard-candidates.ts) does the same with pages of 50, no hold-back and no whole-pool fallback. Same pool shape and concurrency, AVAILABILITY_SHARDS=16.',
   );
   out.push('');
   out.push(

@@ -21,7 +21,7 @@ export interface Sections {
   claims: RunRow[];
   baseline: RunRow[];
   pairs: RunRow[];
-  /** Candidate strategies across function instances (shipped vs prototype). */
+  /** Candidate strategies across function instances (shipped CandidateCache vs the random-shard alternative). */
   candidates: RunRow[];
   listing: RunRow[];
   ingestion: RunRow[];

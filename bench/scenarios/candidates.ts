@@ -5,18 +5,18 @@ import { measureClaimRun, poolGroup, poolSizeFor } from '../lib/claim-run';
 import type { BenchContext, RunRow } from '../lib/context';
 import { createStage } from '../lib/env';
 import { BENCH_REGION, registerPool } from '../lib/pool';
-import { RandomShardCandidates } from '../lib/random-shard-candidates';
+import { RANDOM_SHARD_PAGE_SIZE, RandomShardCandidates } from '../lib/random-shard-candidates';
 import { BENCH_LEASE_SECONDS } from './claims';
 
 export const CANDIDATE_SHARDS = 16;
 export const SHIPPED = 'shipped CandidateCache (one random shard per refresh, page of 100; whole pool as fallback)';
-export const PROTOTYPE = 'prototype: one random shard per refresh, page of 50';
+export const RANDOM_SHARD = `alternative: one random shard per refresh, page of ${RANDOM_SHARD_PAGE_SIZE}`;
 
 /**
  * How the candidate strategy behaves when every claimer is its own function instance (as separate
  * Lambda containers are): the lib claim path (claimGameServers: candidates, then the claim
- * transaction) with the shipped CandidateCache, and with a prototype that lists one random shard
- * per refresh. Same pool shape, AVAILABILITY_SHARDS=16, same concurrency.
+ * transaction) with the shipped CandidateCache, and with an alternative candidate source that
+ * lists one random shard per refresh (bench/lib/random-shard-candidates.ts). Same pool shape, AVAILABILITY_SHARDS=16, same concurrency.
  */
 export async function runCandidateStrategies(ctx: BenchContext, options: { writeRate: number }): Promise<RunRow[]> {
   const stage = await createStage(ctx.env, 'bench-candidates', { AVAILABILITY_SHARDS: String(CANDIDATE_SHARDS) });
@@ -25,11 +25,11 @@ export async function runCandidateStrategies(ctx: BenchContext, options: { write
     const deps = stage.deps;
     const strategies: Array<{ label: string; make: () => CandidateCache }> = [
       { label: SHIPPED, make: () => new CandidateCache(deps, { ttlMs: deps.config.candidateCacheMs }) },
-      { label: PROTOTYPE, make: () => new RandomShardCandidates(deps, { ttlMs: deps.config.candidateCacheMs, pageSize: 50 }) },
+      { label: RANDOM_SHARD, make: () => new RandomShardCandidates(deps, { ttlMs: deps.config.candidateCacheMs, pageSize: RANDOM_SHARD_PAGE_SIZE }) },
     ];
     for (const concurrency of ctx.profile.ownInstanceConcurrencies) {
       for (const strategy of strategies) {
-        const group = poolGroup('cand', strategy === strategies[0] ? 'shipped' : 'proto', 'c', concurrency, Date.now() % 100000);
+        const group = poolGroup('cand', strategy === strategies[0] ? 'shipped' : 'alt', 'c', concurrency, Date.now() % 100000);
         const poolSize = poolSizeFor(options.writeRate, ctx.profile.runMs, concurrency);
         await registerPool(ctx.env.admin, stage.config, { group, count: poolSize });
         const caches = Array.from({ length: concurrency }, () => strategy.make());

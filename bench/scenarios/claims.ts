@@ -1,6 +1,6 @@
 import { makeHandler as makeClaim } from '../../functions/claim-gs';
 import { makeHandler as makeSetBusy } from '../../functions/set-gs-busy';
-import { KEYS } from '../../test/fixtures/http';
+import { KEYS } from '../../testkit/api-keys';
 import { measureClaimRun, poolGroup, poolSizeFor, type ClaimAttempt } from '../lib/claim-run';
 import type { BenchContext, RunRow } from '../lib/context';
 import type { CommandCounts } from '../lib/ddb';

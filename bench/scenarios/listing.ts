@@ -1,5 +1,5 @@
 import { makeHandler as makeList } from '../../functions/get-available-gs';
-import { KEYS } from '../../test/fixtures/http';
+import { KEYS } from '../../testkit/api-keys';
 import { countsSince, type CommandCounts } from '../lib/ddb';
 import { describeRun, roundTrips, type BenchContext, type RunRow } from '../lib/context';
 import { createStage } from '../lib/env';

@@ -63,7 +63,23 @@ describe('nginx stream config', () => {
   });
 
   it('the built-in template uses only values lb-bootstrap provides', () => {
-    expect(() => renderForClaim('c', [server('10.0.0.1:1', 'n')], { upstreamName: 'u', listen: '1', proxyTimeout: '1s', maxFails: 1, failTimeout: '1s', template: DEFAULT_STREAM_TEMPLATE })).not.toThrow();
+    const { config, targets } = renderForClaim('c', [server('10.0.0.1:1', 'n')], { upstreamName: 'u', listen: '1', proxyTimeout: '1s', maxFails: 1, failTimeout: '1s', template: DEFAULT_STREAM_TEMPLATE });
+    expect(targets).toEqual(['10.0.0.1:1']);
+    expect(config).toBe(
+      [
+        '# Written by lb-bootstrap for claim c. Regenerated on every start: edit the template, not this file.',
+        'upstream u {',
+        '    server 10.0.0.1:1 max_fails=1 fail_timeout=1s;  # node n',
+        '}',
+        '',
+        'server {',
+        '    listen 1 udp;',
+        '    proxy_pass u;',
+        '    proxy_timeout 1s;',
+        '}',
+        '',
+      ].join('\n'),
+    );
   });
 });
 

@@ -93,7 +93,25 @@ describe('availability keys', () => {
         expect(shardOf(endpoint, shards)).toBe(shard);
       }),
     );
-    expect(shardOf('10.0.0.1:7777', 8)).toBe(shardOf('10.0.0.1:7777', 8));
+  });
+
+  it('hashes with 32-bit FNV-1a, so an endpoint keeps its shard across processes and releases', () => {
+    // The published FNV-1a test vectors: with 2^32 shards the shard is the hash itself.
+    expect(shardOf('', 2 ** 32)).toBe(0x811c9dc5);
+    expect(shardOf('a', 2 ** 32)).toBe(0xe40c292c);
+    expect(shardOf('foobar', 2 ** 32)).toBe(0xbf9cf968);
+    expect(['10.0.0.1:7777', '10.0.0.2:7777', '10.0.0.3:7777', 'gs-1.example.com:7777'].map((e) => [shardOf(e, 8), shardOf(e, 64)])).toEqual([
+      [1, 17],
+      [6, 54],
+      [3, 19],
+      [4, 20],
+    ]);
+  });
+
+  it('spreads a fleet over every shard: exact counts for 1000 endpoints in 8 shards', () => {
+    const counts = new Array<number>(8).fill(0);
+    for (let i = 0; i < 1000; i++) counts[shardOf(`10.0.${i >> 8}.${i & 255}:7777`, 8)]!++;
+    expect(counts).toEqual([125, 125, 127, 123, 125, 125, 123, 127]);
   });
 
   it('puts a server into its pool, region and group partitions of the same shard', () => {
