@@ -1,6 +1,6 @@
 import { createDeps, type Deps } from '../lib/deps';
 import { DomainError, ErrorCodes } from '../lib/errors';
-import { getGameServer } from '../lib/game-servers/repo';
+import { getGameServer } from '../lib/game-servers/records';
 import { toGameServer } from '../lib/game-servers/view';
 import { httpHandler } from '../lib/http';
 import { EndpointParamsSchema } from '../schemas/http';

@@ -1,5 +1,9 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { writeExpressions } from './dynamo/expressions';
+
+export { allOf, anyOf, attributeNames, updateExpression, writeExpressions, type WriteExpressions } from './dynamo/expressions';
+export { queryAll, queryPages } from './dynamo/query-pages';
 
 export function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
   return error instanceof ConditionalCheckFailedException || (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
@@ -8,6 +12,11 @@ export function isConditionFailure(error: unknown): error is ConditionalCheckFai
 export function isTransactionCanceled(error: unknown): error is TransactionCanceledException {
   return error instanceof TransactionCanceledException || (error as Error | undefined)?.name === 'TransactionCanceledException';
 }
+
+/** Condition of a first write: no item has the key yet (`#key` names the table's key). */
+const keyDoesNotExist = 'attribute_not_exists(#key)';
+/** Condition of a later write: the item is still at the version it was read at. */
+const versionIs = '#version = :expectedVersion';
 
 /**
  * Writes a whole item if nobody changed it since it was read (`version` still `expectedVersion`),
@@ -21,14 +30,10 @@ export async function putIfVersion(
   item: Record<string, unknown>,
   expectedVersion: number | undefined,
 ): Promise<'written' | 'conflict'> {
-  const condition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> } =
+  const condition =
     expectedVersion === undefined
-      ? { ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': table.key } }
-      : {
-          ConditionExpression: '#version = :expectedVersion',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':expectedVersion': expectedVersion },
-        };
+      ? writeExpressions({ condition: keyDoesNotExist, names: { '#key': table.key } })
+      : writeExpressions({ condition: versionIs, values: { ':expectedVersion': expectedVersion } });
   try {
     await ddb.send(new PutCommand({ TableName: table.name, Item: item, ...condition }));
     return 'written';
@@ -79,21 +84,4 @@ export function isTransientError(error: unknown): boolean {
   if (typeof status === 'number' && status >= 500) return true;
   if (typeof e.message === 'string' && /socket hang up|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT/.test(e.message)) return true;
   return e.cause !== undefined && e.cause !== error && isTransientError(e.cause);
-}
-
-/**
- * ExpressionAttributeNames for every `#name` placeholder in the given expressions, each naming
- * the attribute of the same name (our attribute names are plain identifiers).
- */
-export function attributeNames(...expressions: string[]): Record<string, string> {
-  const names: Record<string, string> = {};
-  for (const expression of expressions) for (const [, name] of expression.matchAll(/#(\w+)/g)) names[`#${name}`] = name!;
-  return names;
-}
-
-/** Joins named clauses with AND, each in parentheses (the names document the condition). */
-export function allOf(clauses: Record<string, string>): string {
-  return Object.values(clauses)
-    .map((clause) => `(${clause})`)
-    .join(' AND ');
 }

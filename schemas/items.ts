@@ -8,19 +8,18 @@ export const PhaseSchema = z.enum(['active', 'draining', 'terminated']);
 export const GameServerStatusSchema = z.enum(['available', 'claimed', 'busy', 'draining', 'terminated']);
 export type GameServerStatus = z.infer<typeof GameServerStatusSchema>;
 
-/** A row of `game-server-status-by-endpoint`. Times are epoch milliseconds, `expiresAt` is TTL seconds. */
-export const GameServerItemSchema = z.object({
+/**
+ * What every pod record (a game server's, a load balancer's) holds: the pod's identity and place,
+ * the order of the event that wrote it (podUid, seq, sentAt: see lib/events/ordering.ts), its
+ * liveness, and the record's own version. Times are epoch milliseconds, `expiresAt` is TTL seconds.
+ */
+export const PodRecordSchema = z.object({
   endpoint: z.string(),
   publicEndpoint: z.string().optional(),
   region: z.string(),
-  group: z.string().optional(),
   node: z.string(),
   instanceId: z.string().optional(),
-  lifecycle: z.enum(['spot', 'on-demand']).optional(),
   labels: z.record(z.string(), z.string()).optional(),
-  capacity: z.number().optional(),
-  players: z.number().optional(),
-  status: GameServerStatusSchema,
   phase: PhaseSchema,
   source: z.enum(['v1', 'legacy']),
   podUid: z.string(),
@@ -28,8 +27,20 @@ export const GameServerItemSchema = z.object({
   sentAt: z.number(),
   lastEvent: z.string(),
   lastHeartbeatAt: z.number(),
-  /** Past this time the server counts as stale (no heartbeat) and is neither offered nor claimable. */
+  /** Past this time the pod counts as stale (no heartbeat): a stale server is neither offered nor claimable. */
   freshUntil: z.number(),
+  version: z.number(),
+  updatedAt: z.number(),
+  expiresAt: z.number().optional(),
+});
+
+/** A row of `game-server-status-by-endpoint`. */
+export const GameServerItemSchema = PodRecordSchema.extend({
+  group: z.string().optional(),
+  lifecycle: z.enum(['spot', 'on-demand']).optional(),
+  capacity: z.number().optional(),
+  players: z.number().optional(),
+  status: GameServerStatusSchema,
   /** From this time the server is claimable: ready/release time, lease expiry, or NEVER. */
   availableAt: z.number(),
   availAll: z.string(),
@@ -50,9 +61,6 @@ export const GameServerItemSchema = z.object({
    * `draining` whatever the pod says, until the node is un-drained (see lib/nodes).
    */
   nodeDraining: z.literal(true).optional(),
-  version: z.number(),
-  updatedAt: z.number(),
-  expiresAt: z.number().optional(),
 });
 export type GameServerItem = z.infer<typeof GameServerItemSchema>;
 
@@ -60,28 +68,11 @@ export const LoadBalancerStatusSchema = z.enum(['active', 'draining', 'terminate
 export type LoadBalancerStatus = z.infer<typeof LoadBalancerStatusSchema>;
 
 /** A row of `lb-status-by-endpoint`. */
-export const LoadBalancerItemSchema = z.object({
-  endpoint: z.string(),
-  publicEndpoint: z.string().optional(),
-  region: z.string(),
-  node: z.string(),
-  instanceId: z.string().optional(),
-  labels: z.record(z.string(), z.string()).optional(),
+export const LoadBalancerItemSchema = PodRecordSchema.extend({
   targets: z.array(z.string()),
   status: LoadBalancerStatusSchema,
-  phase: PhaseSchema,
-  source: z.enum(['v1', 'legacy']),
-  podUid: z.string(),
-  seq: z.number(),
-  sentAt: z.number(),
-  lastEvent: z.string(),
-  lastHeartbeatAt: z.number(),
-  freshUntil: z.number(),
   /** Constant partition of the fleet-wide index (load balancers are few). */
   fleet: z.literal('lb'),
-  version: z.number(),
-  updatedAt: z.number(),
-  expiresAt: z.number().optional(),
 });
 export type LoadBalancerItem = z.infer<typeof LoadBalancerItemSchema>;
 

@@ -1,6 +1,6 @@
 import type { Deps } from '../../lib/deps';
 import { CandidateCache } from '../../lib/game-servers/candidates';
-import { queryAvailablePage } from '../../lib/game-servers/repo';
+import { queryAvailablePage } from '../../lib/game-servers/availability-query';
 import { pickCandidates, type ServerFilter } from '../../lib/game-servers/select';
 import type { GameServerItem } from '../../schemas/items';
 

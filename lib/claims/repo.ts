@@ -4,8 +4,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, CancellationReason } from '@aws-sdk/client-dynamodb';
 import { ClaimItemSchema, GameServerItemSchema, type ClaimItem, type ClaimStatus, type GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { allOf, attributeNames, isConditionFailure, isTransactionCanceled } from '../dynamo';
-import type { ServerTransition } from '../game-servers/repo';
+import { allOf, isConditionFailure, isTransactionCanceled, updateExpression, writeExpressions } from '../dynamo';
+import type { ServerTransition } from '../game-servers/claim-writes';
 import { ownerClause, type Actor } from '../ownership';
 
 type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
@@ -18,6 +18,8 @@ export async function getClaim(deps: RepoDeps, claimId: string): Promise<ClaimIt
 
 /** Condition of the commit: the claim id has no record yet (the idempotency key). */
 const claimIdIsNew = 'attribute_not_exists(#claimId)';
+/** The record was committed by the transition's attempt. */
+const committedByAttempt = '#attemptId = :attempt';
 
 /**
  * Writes a new claim record: the claim's commit point (its servers already carry its attempt).
@@ -31,8 +33,7 @@ export async function putClaimRecord(deps: RepoDeps, claim: ClaimItem): Promise<
       new PutCommand({
         TableName: deps.config.tables.claims,
         Item: claim,
-        ConditionExpression: claimIdIsNew,
-        ExpressionAttributeNames: attributeNames(claimIdIsNew),
+        ...writeExpressions({ condition: claimIdIsNew }),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
@@ -86,11 +87,10 @@ export async function runClaimTransition(
     values[`:${field}`] = value;
   }
   const condition = allOf({
-    attempt: '#attemptId = :attempt',
+    attempt: committedByAttempt,
     from: `#status IN (${change.from.map((_, i) => `:from${i}`).join(', ')})`,
     ...(owner.clause ? { owner: owner.clause } : {}),
   });
-  const update = `SET ${sets.join(', ')}`;
   try {
     await deps.ddb.send(
       new TransactWriteCommand({
@@ -100,10 +100,7 @@ export async function runClaimTransition(
             Update: {
               TableName: deps.config.tables.claims,
               Key: { claimId: claim.claimId },
-              ConditionExpression: condition,
-              UpdateExpression: update,
-              ExpressionAttributeNames: attributeNames(condition, update),
-              ExpressionAttributeValues: values,
+              ...writeExpressions({ condition, update: updateExpression({ set: sets }), values }),
             },
           },
           ...servers.map((Update) => ({ Update })),

@@ -1,12 +1,8 @@
 import type { ClaimItem, GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
 import { DomainError, ErrorCodes, ServiceUnavailableError } from '../errors';
-import {
-  confirmServerTransition,
-  getGameServers,
-  releaseServerTransition,
-  renewServerTransition,
-} from '../game-servers/repo';
+import { confirmServerTransition, releaseServerTransition, renewServerTransition } from '../game-servers/claim-writes';
+import { getGameServers } from '../game-servers/records';
 import { effectiveStatus } from '../game-servers/view';
 import { claimRecordTtl } from './deadlines';
 import { mayAct, type Actor } from '../ownership';

@@ -1,6 +1,6 @@
 import type { GameServerItem, NodeItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { getGameServer, putGameServerIfVersion } from '../game-servers/repo';
+import { getGameServer, putGameServerIfVersion } from '../game-servers/records';
 import { decideGameServerWrite, decideNodeConditionWrite, type LifecycleSettings } from '../game-servers/lifecycle';
 import { getLoadBalancer, putLoadBalancerIfVersion } from '../load-balancers/repo';
 import { decideLoadBalancerWrite } from '../load-balancers/lifecycle';

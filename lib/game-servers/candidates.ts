@@ -1,7 +1,7 @@
 import type { GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
 import { listAvailableGameServers } from './list';
-import { queryAvailablePage } from './repo';
+import { queryAvailablePage } from './availability-query';
 import { pickCandidates, type ServerFilter } from './select';
 
 interface Entry {

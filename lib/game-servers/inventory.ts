@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { NEVER, type GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { readInventoryFacts } from './repo';
+import { readInventoryFacts } from './availability-query';
 import { effectiveStatus } from './view';
 
 type Facts = Array<Pick<GameServerItem, 'status' | 'region' | 'freshUntil' | 'leaseExpiresAt' | 'holdExpiresAt'>>;

@@ -1,6 +1,6 @@
 import type { GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { queryAvailablePage } from './repo';
+import { queryAvailablePage } from './availability-query';
 import { byAvailability, onePerNode, type ServerFilter } from './select';
 
 export interface ListRequest extends ServerFilter {

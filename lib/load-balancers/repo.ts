@@ -1,8 +1,8 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import resources from '../../infra/resources.cjs';
 import { LoadBalancerItemSchema, type LoadBalancerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { putIfVersion } from '../dynamo';
+import { putIfVersion, queryPages } from '../dynamo';
 
 type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
 
@@ -32,24 +32,21 @@ export async function queryActiveLoadBalancers(
 ): Promise<LoadBalancerItem[]> {
   const index = query.region ? resources.LB_INDEXES.region : resources.LB_INDEXES.fleet;
   const items: LoadBalancerItem[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const result = await deps.ddb.send(
-      new QueryCommand({
-        TableName: deps.config.tables.loadBalancers,
-        IndexName: index.indexName,
-        // lastHeartbeatAt bounds the range; freshUntil (which also covers heartbeat-less legacy
-        // pods) and the status decide.
-        KeyConditionExpression: '#pk = :pk',
-        FilterExpression: '#status = :active AND #freshUntil > :now',
-        ExpressionAttributeNames: { '#pk': index.partitionKey, '#status': 'status', '#freshUntil': 'freshUntil' },
-        ExpressionAttributeValues: { ':pk': query.region ?? 'lb', ':active': 'active', ':now': query.now },
-        ScanIndexForward: false,
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    for (const item of result.Items ?? []) items.push(LoadBalancerItemSchema.parse(item));
-    startKey = result.LastEvaluatedKey;
-  } while (startKey && items.length < query.limit);
+  const pages = queryPages(
+    deps.ddb,
+    {
+      TableName: deps.config.tables.loadBalancers,
+      IndexName: index.indexName,
+      // lastHeartbeatAt bounds the range; freshUntil (which also covers heartbeat-less legacy
+      // pods) and the status decide.
+      KeyConditionExpression: '#pk = :pk',
+      FilterExpression: '#status = :active AND #freshUntil > :now',
+      ExpressionAttributeNames: { '#pk': index.partitionKey, '#status': 'status', '#freshUntil': 'freshUntil' },
+      ExpressionAttributeValues: { ':pk': query.region ?? 'lb', ':active': 'active', ':now': query.now },
+      ScanIndexForward: false,
+    },
+    { itemLimit: query.limit },
+  );
+  for await (const page of pages) items.push(...page.map((item) => LoadBalancerItemSchema.parse(item)));
   return items.slice(0, query.limit);
 }

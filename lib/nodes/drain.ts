@@ -3,7 +3,7 @@ import type { Deps } from '../deps';
 import { ContentionError } from '../events/apply';
 import type { NodeEvent } from '../events/normalize';
 import { decideNodeConditionWrite, type LifecycleSettings } from '../game-servers/lifecycle';
-import { getGameServer, getGameServers, putGameServerIfVersion } from '../game-servers/repo';
+import { getGameServer, getGameServers, putGameServerIfVersion } from '../game-servers/records';
 import { getNode, putNodeIfVersion, queryEndpointsOnNode } from './repo';
 import { decideNodeWrite, isDrained } from './state';
 

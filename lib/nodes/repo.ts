@@ -1,8 +1,8 @@
-import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand } from '@aws-sdk/lib-dynamodb';
 import resources from '../../infra/resources.cjs';
 import { NodeItemSchema, type NodeItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { putIfVersion } from '../dynamo';
+import { putIfVersion, queryAll } from '../dynamo';
 
 type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
 
@@ -42,21 +42,12 @@ export async function putNodeIfVersion(deps: RepoDeps, item: NodeItem, expectedV
  */
 export async function queryEndpointsOnNode(deps: RepoDeps, node: string): Promise<string[]> {
   const index = resources.NODE_INDEX;
-  const endpoints: string[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const result: QueryCommandOutput = await deps.ddb.send(
-      new QueryCommand({
-        TableName: deps.config.tables.gameServers,
-        IndexName: index.indexName,
-        KeyConditionExpression: '#node = :node',
-        ExpressionAttributeNames: { '#node': index.partitionKey },
-        ExpressionAttributeValues: { ':node': node },
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    for (const item of result.Items ?? []) endpoints.push(item.endpoint as string);
-    startKey = result.LastEvaluatedKey;
-  } while (startKey);
-  return endpoints;
+  const items = await queryAll(deps.ddb, {
+    TableName: deps.config.tables.gameServers,
+    IndexName: index.indexName,
+    KeyConditionExpression: '#node = :node',
+    ExpressionAttributeNames: { '#node': index.partitionKey },
+    ExpressionAttributeValues: { ':node': node },
+  });
+  return items.map((item) => item.endpoint as string);
 }

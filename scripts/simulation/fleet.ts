@@ -12,9 +12,9 @@ import {
   sleep,
   type EventSender,
   type SendResult,
-} from '../../lib/agent';
+} from '../../clients/lib';
 import type { Deps } from '../../lib/deps';
-import { getGameServers } from '../../lib/game-servers/repo';
+import { getGameServers } from '../../lib/game-servers/records';
 import { LOCAL_CREDENTIALS } from '../../lib/local-credentials';
 import { startFakeImds } from '../local/fake-imds';
 

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InventoryApiClient } from '../../lib/agent';
+import { InventoryApiClient } from '../../clients/lib';
 import { getLoadBalancer } from '../../lib/load-balancers/repo';
 import { freePort } from '../../scripts/local/services';
 import { startLocalStack, type LocalStack } from '../../scripts/local/stack';
@@ -58,7 +58,7 @@ describe('game servers, load balancer and nginx end to end', () => {
       { name: 'gs-b', port: portB, node: 'e2e-node-b' },
     ];
     const agents = servers.map(({ name, port, node }) => {
-      const agent = startScript(name, 'scripts/gs-agent.ts', [
+      const agent = startScript(name, 'clients/cli/gs-agent.ts', [
         '--endpoint', `127.0.0.1:${port}`,
         '--region', 'us-west',
         '--group', 'e2e',
@@ -79,7 +79,7 @@ describe('game servers, load balancer and nginx end to end', () => {
 
     const streamConfig = join(dir, 'stream.conf');
     const nginxPid = join(dir, 'nginx.pid');
-    const lb = startScript('lb-bootstrap', 'scripts/lb-bootstrap.ts', [
+    const lb = startScript('lb-bootstrap', 'clients/cli/lb-bootstrap.ts', [
       '--api-url', stack.apiUrl,
       '--api-key', 'lb-local-key',
       '--region', 'us-west',

@@ -10,7 +10,7 @@ import { makeHandler as makePoller } from '../../functions/status-poller';
 import { getClaim } from '../../lib/claims/repo';
 import { CLAIM_RECORD_RETENTION_MS } from '../../lib/claims/deadlines';
 import { applyLifecycleEvent } from '../../lib/events/apply';
-import { getGameServer } from '../../lib/game-servers/repo';
+import { getGameServer } from '../../lib/game-servers/records';
 import { LEGACY_GS_BODY, T0, gsEvent } from '../fixtures/events';
 import { API_KEYS_ENV, invoke } from '../fixtures/http';
 import { registerFleet } from '../fixtures/servers';

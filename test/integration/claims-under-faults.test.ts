@@ -10,7 +10,7 @@ import { makeHandler as makePoller } from '../../functions/status-poller';
 import { getClaim } from '../../lib/claims/repo';
 import type { Config } from '../../lib/config';
 import { createDeps, type Deps } from '../../lib/deps';
-import { getGameServer, getGameServers } from '../../lib/game-servers/repo';
+import { getGameServer, getGameServers } from '../../lib/game-servers/records';
 import { startFaultProxy, type FaultProxy, type RequestInfo } from '../../scripts/chaos/fault-proxy';
 import { v1Message } from '../fixtures/events';
 import { API_KEYS_ENV, invoke } from '../fixtures/http';

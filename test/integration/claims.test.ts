@@ -7,7 +7,7 @@ import { makeHandler as makeSetBusy } from '../../functions/set-gs-busy';
 import { makeHandler as makeSetAvailable } from '../../functions/set-gs-available';
 import { makeHandler as makeList } from '../../functions/get-available-gs';
 import { applyLifecycleEvent } from '../../lib/events/apply';
-import { getGameServers } from '../../lib/game-servers/repo';
+import { getGameServers } from '../../lib/game-servers/records';
 import { gsEvent } from '../fixtures/events';
 import { API_KEYS_ENV, invoke } from '../fixtures/http';
 import { registerFleet } from '../fixtures/servers';

@@ -3,9 +3,9 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reloadNginx } from '../../lib/agent/nginx-reload';
+import { reloadNginx } from '../../clients/lib/nginx-reload';
 import { applyLifecycleEvent } from '../../lib/events/apply';
-import { getGameServer } from '../../lib/game-servers/repo';
+import { getGameServer } from '../../lib/game-servers/records';
 import { startHttpServer } from '../../scripts/local/http-server';
 import { freePort } from '../../scripts/local/services';
 import { gsEvent } from '../fixtures/events';
@@ -173,7 +173,7 @@ describe('lb-bootstrap with a real nginx', () => {
       // The pod before this change: nginx as root, the sidecar as uid 10001 without CAP_KILL.
       const lb = start('lb-bootstrap', 'setpriv', [
         '--reuid=10001', '--regid=10001', '--clear-groups',
-        process.execPath, '--import', 'tsx', join(ROOT, 'scripts/lb-bootstrap.ts'),
+        process.execPath, '--import', 'tsx', join(ROOT, 'clients/cli/lb-bootstrap.ts'),
         ...lbArgs({ podUid: 'lb-reload-eperm', group: 'reload-eperm', config: config(), pidFile: nginx.pidFile }),
       ]);
       processes.push(lb);
@@ -189,7 +189,7 @@ describe('lb-bootstrap with a real nginx', () => {
   it('run as the same user as nginx, it reloads nginx at start when its config changed, and stays', async () => {
     await registerFleet(t.deps, { count: 2, nodes: 2, group: 'reload-ok', subnet: 92 });
     await writeFile(config(), '# written for an earlier claim\n');
-    const lb = startScript('lb-bootstrap', 'scripts/lb-bootstrap.ts', lbArgs({ podUid: 'lb-reload-ok', group: 'reload-ok', config: config(), pidFile: nginx.pidFile }));
+    const lb = startScript('lb-bootstrap', 'clients/cli/lb-bootstrap.ts', lbArgs({ podUid: 'lb-reload-ok', group: 'reload-ok', config: config(), pidFile: nginx.pidFile }));
     processes.push(lb);
     // Reported ready after the reload: from then on it handles SIGTERM (release, exit 0).
     await lb.waitFor(/"message":"event sent","event":"ready"/);
@@ -204,7 +204,7 @@ describe('lb-bootstrap when nginx is gone', () => {
     const endpoints = await registerFleet(t.deps, { count: 2, nodes: 2, group: 'reload-gone', subnet: 90 });
     const pid = await impossiblePid();
     const config = join(dir, 'gone.conf');
-    const lb = startScript('lb-bootstrap', 'scripts/lb-bootstrap.ts', lbArgs({ podUid: 'lb-reload-gone', group: 'reload-gone', config, pidFile: await pidFileWith('gone.pid', `${pid}\n`) }));
+    const lb = startScript('lb-bootstrap', 'clients/cli/lb-bootstrap.ts', lbArgs({ podUid: 'lb-reload-gone', group: 'reload-gone', config, pidFile: await pidFileWith('gone.pid', `${pid}\n`) }));
     processes.push(lb);
     await lb.waitFor(/^claimed /);
     // A fresh config (no earlier one): nothing to reload at start.

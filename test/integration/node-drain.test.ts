@@ -7,7 +7,7 @@ import { confirmClaim } from '../../lib/claims/settle';
 import { applyLifecycleEvent, type NodeRecords } from '../../lib/events/apply';
 import { CandidateCache } from '../../lib/game-servers/candidates';
 import { listAvailableGameServers } from '../../lib/game-servers/list';
-import { getGameServer, getGameServers, putGameServerIfVersion } from '../../lib/game-servers/repo';
+import { getGameServer, getGameServers, putGameServerIfVersion } from '../../lib/game-servers/records';
 import { applyNodeEvent } from '../../lib/nodes/drain';
 import { getNode } from '../../lib/nodes/repo';
 import { NEVER, type GameServerItem } from '../../schemas/items';

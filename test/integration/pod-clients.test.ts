@@ -13,9 +13,9 @@ import {
   NodeDrainWatcher,
   SqsEventSender,
   type AgentLogger,
-} from '../../lib/agent';
+} from '../../clients/lib';
 import { getClaim } from '../../lib/claims/repo';
-import { getGameServer } from '../../lib/game-servers/repo';
+import { getGameServer } from '../../lib/game-servers/records';
 import { getNode } from '../../lib/nodes/repo';
 import { startFakeImds, type FakeImds } from '../../scripts/local/fake-imds';
 import { startHttpServer } from '../../scripts/local/http-server';
@@ -212,7 +212,7 @@ describe('gs-agent (GameServerAgent)', () => {
 
   it('gs-agent wrapping a game that exits by itself reports it terminated and passes its exit code on', async () => {
     const queueUrl = await ownQueue();
-    const run = startScript('gs-agent', 'scripts/gs-agent.ts', [
+    const run = startScript('gs-agent', 'clients/cli/gs-agent.ts', [
       '--endpoint', '10.60.0.6:7777', '--region', 'us-west', '--node', 'node-cli', '--pod-uid', 'pod-cli', '--imds', 'off',
       '--queue-url', queueUrl, '--sqs-endpoint', t.endpoints.sqs,
       '--', process.execPath, '-e', 'setTimeout(() => process.exit(3), 300)',

@@ -3,7 +3,7 @@ import type { SQSEvent, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import resources from '../../infra/resources.cjs';
 import { makeHandler } from '../../functions/status-poller';
-import { getGameServer } from '../../lib/game-servers/repo';
+import { getGameServer } from '../../lib/game-servers/records';
 import { startSqsEventSource } from '../../scripts/local/sqs-event-source';
 import { v1Message } from '../fixtures/events';
 import { createTestStack, type TestStack } from '../setup/stack';

@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/status-poller';
 import { applyLifecycleEvent } from '../../lib/events/apply';
-import { getGameServer } from '../../lib/game-servers/repo';
+import { getGameServer } from '../../lib/game-servers/records';
 import { getLoadBalancer } from '../../lib/load-balancers/repo';
 import { getNode } from '../../lib/nodes/repo';
 import { NEVER, type GameServerItem } from '../../schemas/items';

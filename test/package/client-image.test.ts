@@ -37,7 +37,7 @@ function instructions(dockerfile: string): Instruction[] {
 
 async function clientBuild() {
   const script: string = JSON.parse(await read('package.json')).scripts['build:clients'];
-  const entryPoints = script.match(/scripts\/[\w-]+\.ts/g) ?? [];
+  const entryPoints = script.match(/clients\/cli\/[\w-]+\.ts/g) ?? [];
   const target = /--target=(node\d+)/.exec(script)?.[1];
   return { entryPoints, target };
 }
@@ -56,7 +56,7 @@ describe('the clients image', () => {
 
   it('copies exactly the sources the bundles are built from into the build stage, after installing with npm ci', async () => {
     const { entryPoints, target } = await clientBuild();
-    expect(entryPoints).toEqual(['scripts/gs-agent.ts', 'scripts/lb-bootstrap.ts', 'scripts/node-drain-watcher.ts']);
+    expect(entryPoints).toEqual(['clients/cli/gs-agent.ts', 'clients/cli/lb-bootstrap.ts', 'clients/cli/node-drain-watcher.ts']);
     const result = await build({
       absWorkingDir: fileURLToPath(root),
       entryPoints,

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GS_AGENT_OPTIONS, LB_BOOTSTRAP_OPTIONS, NODE_DRAIN_WATCHER_OPTIONS } from '../../scripts/clients/specs';
-import type { OptionSpecs } from '../../scripts/clients/options';
+import { GS_AGENT_OPTIONS, LB_BOOTSTRAP_OPTIONS, NODE_DRAIN_WATCHER_OPTIONS } from '../../clients/cli/specs';
+import type { OptionSpecs } from '../../clients/cli/options';
 import {
   allContainers,
   allObjects as all,

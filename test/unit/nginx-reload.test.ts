@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { describeSignalFailure, parseNginxPid } from '../../lib/agent/nginx-reload';
+import { describeSignalFailure, parseNginxPid } from '../../clients/lib/nginx-reload';
 
 describe('parseNginxPid', () => {
   it('reads the process id nginx writes (digits and a newline), any above 1', () => {

@@ -12,11 +12,11 @@ import {
   renderForClaim,
   renderTemplate,
   TemplateError,
-} from '../../lib/agent';
+} from '../../clients/lib';
 import { normalizeStatusMessage } from '../../lib/events/normalize';
 import { ClaimIdSchema } from '../../schemas/primitives';
-import { parseCommandLine, parseLabels, UsageError } from '../../scripts/clients/options';
-import { GS_AGENT_OPTIONS, LB_BOOTSTRAP_OPTIONS, NODE_DRAIN_WATCHER_OPTIONS } from '../../scripts/clients/specs';
+import { parseCommandLine, parseLabels, UsageError } from '../../clients/cli/options';
+import { GS_AGENT_OPTIONS, LB_BOOTSTRAP_OPTIONS, NODE_DRAIN_WATCHER_OPTIONS } from '../../clients/cli/specs';
 import type { GameServer } from '../../schemas/http';
 
 const server = (endpoint: string, node: string): GameServer => ({ endpoint, node, region: 'us-west', status: 'busy', lastHeartbeatAt: new Date(0).toISOString() });

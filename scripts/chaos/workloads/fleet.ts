@@ -1,5 +1,5 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { EventSequence, gameServerMessage, generationUid } from '../../../lib/agent/events';
+import { EventSequence, gameServerMessage, generationUid } from '../../../clients/lib/events';
 import type { LifecycleEventName } from '../../../schemas/messages';
 import type { ChaosProfile } from '../profiles';
 import { sleep, type Rng } from '../rng';

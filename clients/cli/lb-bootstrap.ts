@@ -3,7 +3,7 @@
 //   npm run lb-bootstrap -- --api-url http://127.0.0.1:3000 --api-key lb-local-key --listen 127.0.0.1:7000 \
 //     --config /tmp/lb/stream.conf --node node-a --pod-uid lb-1 --region us-west
 // See `npm run lb-bootstrap -- --help` and docs/CLIENTS.md.
-import './local/env-defaults';
+import './env-defaults';
 import { readFile } from 'node:fs/promises';
 import {
   claimServersForLoadBalancer,
@@ -14,11 +14,11 @@ import {
   renderForClaim,
   writeFileAtomic,
   type LoadBalancerIdentity,
-} from '../lib/agent';
-import { reloadNginx, type NginxReloadResult } from '../lib/agent/nginx-reload';
-import type { GameServer } from '../schemas/http';
-import { LB_BOOTSTRAP_OPTIONS } from './clients/specs';
-import { loggerFrom, parseCommandLine, parseLabels, parseNumber, runCommand, senderFrom, usage, UsageError } from './clients/options';
+} from '../lib';
+import { reloadNginx, type NginxReloadResult } from '../lib/nginx-reload';
+import type { GameServer } from '../../schemas/http';
+import { LB_BOOTSTRAP_OPTIONS } from './specs';
+import { loggerFrom, parseCommandLine, parseLabels, parseNumber, runCommand, senderFrom, usage, UsageError } from './options';
 
 
 const SUMMARY = `Claims game servers on distinct nodes (one POST /claim-gs, claim id from the pod identity, then

@@ -1,7 +1,7 @@
 // gs-agent: reports a game server's lifecycle to the inventory's status queue.
 //   npm run gs-agent -- --endpoint 10.0.0.12:7777 --node node-a --region us-west -- ./my-game-server --port 7777
 // See `npm run gs-agent -- --help` and docs/CLIENTS.md.
-import './local/env-defaults';
+import './env-defaults';
 import { readFile } from 'node:fs/promises';
 import {
   GameServerAgent,
@@ -9,10 +9,10 @@ import {
   InstanceMetadataClient,
   superviseGameServer,
   type GameServerIdentity,
-} from '../lib/agent';
-import { describeError } from '../lib/agent/log';
-import { GS_AGENT_OPTIONS } from './clients/specs';
-import { loggerFrom, parseCommandLine, parseLabels, parseNumber, runCommand, senderFrom, usage, UsageError } from './clients/options';
+} from '../lib';
+import { describeError } from '../lib/log';
+import { GS_AGENT_OPTIONS } from './specs';
+import { loggerFrom, parseCommandLine, parseLabels, parseNumber, runCommand, senderFrom, usage, UsageError } from './options';
 
 
 const SUMMARY = `Runs beside (or wraps) a game server: sends "ready" on start, a heartbeat every interval,

@@ -1,6 +1,6 @@
 // The options of the pod clients (flag -> environment variable), apart from the commands so that
 // tests can check the Kubernetes manifests against them.
-import { DEFAULT_IMDS_URL } from '../../lib/agent/imds';
+import { DEFAULT_IMDS_URL } from '../lib/imds';
 import { SQS_OPTIONS, type OptionSpecs } from './options';
 
 export const GS_AGENT_OPTIONS: OptionSpecs = {

@@ -1,5 +1,5 @@
 // The pods' side of the inventory, as a library: what the gs-agent, lb-bootstrap and
-// node-drain-watcher commands (bin/) are made of. No AWS Lambda types, no process.env.
+// node-drain-watcher commands (clients/cli/) are made of. No AWS Lambda types, no process.env.
 export { backoffDelay, sleep, type BackoffPolicy } from './backoff';
 export {
   EventSequence,

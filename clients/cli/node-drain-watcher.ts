@@ -4,11 +4,11 @@
 //   npm run node-drain-watcher -- --node ip-10-0-0-12.ec2.internal
 //   npm run node-drain-watcher -- --node ip-10-0-0-12.ec2.internal --send ready     (un-drain by hand)
 // See `npm run node-drain-watcher -- --help` and docs/CLIENTS.md.
-import './local/env-defaults';
-import { InstanceMetadataClient, NodeDrainWatcher, sendNodeEvent, type NodeIdentity } from '../lib/agent';
-import { describeError } from '../lib/agent/log';
-import { NODE_DRAIN_WATCHER_OPTIONS } from './clients/specs';
-import { loggerFrom, parseCommandLine, parseNumber, runCommand, senderFrom, usage, UsageError } from './clients/options';
+import './env-defaults';
+import { InstanceMetadataClient, NodeDrainWatcher, sendNodeEvent, type NodeIdentity } from '../lib';
+import { describeError } from '../lib/log';
+import { NODE_DRAIN_WATCHER_OPTIONS } from './specs';
+import { loggerFrom, parseCommandLine, parseNumber, runCommand, senderFrom, usage, UsageError } from './options';
 
 
 const SUMMARY = `Watches this node's instance metadata (IMDSv2) for a Spot interruption notice or a rebalance

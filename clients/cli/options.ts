@@ -2,7 +2,7 @@
 // node-drain-watcher): every option is a --flag with an environment variable behind it, so the
 // same binary is configured by flags on a laptop and by env (downward API) in a pod.
 import { parseArgs } from 'node:util';
-import { jsonLogger, SqsEventSender, type AgentLogger, type LogLevel } from '../../lib/agent';
+import { jsonLogger, SqsEventSender, type AgentLogger, type LogLevel } from '../lib';
 
 export interface OptionSpec {
   env?: string;
@@ -132,7 +132,7 @@ export function senderFrom(cli: ParsedCommandLine, env: NodeJS.ProcessEnv, logge
     queueUrl: cli.required('queue-url'),
     ...(endpoint ? { endpoint } : {}),
     ...(region ? { region } : {}),
-    // Not lib/local-credentials: the pod clients are shipped alone and import nothing of lib/ but lib/agent.
+    // Not lib/local-credentials: the pod clients are shipped alone and import nothing of the server's lib/.
     ...(endpoint && !env.AWS_ACCESS_KEY_ID && !env.AWS_WEB_IDENTITY_TOKEN_FILE ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     logger,
   });

@@ -1,0 +1,101 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import resources from '../../infra/resources.cjs';
+import type { GameServerItem } from '../../schemas/items';
+import type { Deps } from '../deps';
+import { attributeNames, queryAll } from '../dynamo';
+import { indexForPool, poolPartitionKey } from './availability-keys';
+import { claimableNow, isFresh } from './conditions';
+import { parseGameServerItem } from './records';
+import type { ServerFilter } from './select';
+
+type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
+
+export interface AvailablePageQuery extends ServerFilter {
+  now: number;
+  /** Items DynamoDB evaluates per page (before the filter). */
+  pageSize: number;
+  shard: number;
+  exclusiveStartKey?: Record<string, unknown>;
+}
+
+/**
+ * Filter clauses for what the index key cannot express: freshness, labels, a group without a
+ * region. Label keys are data, not identifiers: each gets a placeholder of its own (`names`).
+ */
+function availabilityFilter(query: AvailablePageQuery) {
+  const clauses = [isFresh];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  if (query.group !== undefined && indexForPool(query) !== 'group') {
+    clauses.push('#group = :group');
+    values[':group'] = query.group;
+  }
+  Object.entries(query.labels ?? {}).forEach(([key, value], i) => {
+    clauses.push(`#labels.#lk${i} = :lv${i}`);
+    names[`#lk${i}`] = key;
+    values[`:lv${i}`] = value;
+  });
+  return { expression: clauses.join(' AND '), names, values };
+}
+
+/**
+ * One page of one shard of a pool's availability index: servers claimable now (`availableAt <=
+ * now`: available ones and claims whose lease ran out; busy/draining/terminated sit at NEVER),
+ * still fresh, matching the labels. Oldest-available first. Cost follows the page, never the
+ * table. The index is eventually consistent: the claim's condition expression is the judge.
+ */
+export async function queryAvailablePage(
+  deps: RepoDeps,
+  query: AvailablePageQuery,
+): Promise<{ items: GameServerItem[]; lastEvaluatedKey?: Record<string, unknown> }> {
+  const kind = indexForPool(query);
+  const index = resources.AVAILABILITY_INDEXES[kind];
+  const filter = availabilityFilter(query);
+  // The index's partition is the pool's shard; its sort key, availableAt, bounds what is claimable.
+  const keyCondition = `#pool = :pool AND ${claimableNow}`;
+  const result = await deps.ddb.send(
+    new QueryCommand({
+      TableName: deps.config.tables.gameServers,
+      IndexName: index.indexName,
+      KeyConditionExpression: keyCondition,
+      FilterExpression: filter.expression,
+      ExpressionAttributeNames: { ...attributeNames(keyCondition, filter.expression), '#pool': index.partitionKey, ...filter.names },
+      ExpressionAttributeValues: { ':pool': poolPartitionKey(kind, query, query.shard), ':now': query.now, ...filter.values },
+      Limit: query.pageSize,
+      ...(query.exclusiveStartKey ? { ExclusiveStartKey: query.exclusiveStartKey } : {}),
+    }),
+  );
+  return {
+    items: (result.Items ?? []).map(parseGameServerItem),
+    ...(result.LastEvaluatedKey ? { lastEvaluatedKey: result.LastEvaluatedKey } : {}),
+  };
+}
+
+/** What the inventory report reads of each record. */
+export type InventoryFact = Pick<GameServerItem, 'status' | 'region' | 'freshUntil' | 'leaseExpiresAt' | 'holdExpiresAt'>;
+
+/**
+ * Reads the status, region and liveness of every record, for the inventory report: the one
+ * request about the whole table. It walks every shard of the pool-wide availability index
+ * (which holds every record) with Query, projected to four small attributes; no Scan. Callers
+ * cache the result.
+ */
+export async function readInventoryFacts(deps: RepoDeps): Promise<InventoryFact[]> {
+  const index = resources.AVAILABILITY_INDEXES.all;
+  const shards = Array.from({ length: deps.config.availabilityShards }, (_, shard) => shard);
+  const projection = '#status, #region, #freshUntil, #leaseExpiresAt, #holdExpiresAt';
+  const perShard = await Promise.all(
+    shards.map(
+      (shard) =>
+        queryAll(deps.ddb, {
+          TableName: deps.config.tables.gameServers,
+          IndexName: index.indexName,
+          KeyConditionExpression: '#pool = :pool',
+          ProjectionExpression: projection,
+          ExpressionAttributeNames: { '#pool': index.partitionKey, ...attributeNames(projection) },
+          ExpressionAttributeValues: { ':pool': poolPartitionKey('all', {}, shard) },
+        }) as Promise<InventoryFact[]>,
+    ),
+  );
+  return perShard.flat();
+}

@@ -1,0 +1,28 @@
+/**
+ * Named clauses of the conditions on game-server records (claim writes, availability queries).
+ * Each is one comparison or one AND of them, never wrapped in parentheses of its own: allOf/anyOf
+ * add them where clauses are combined (DynamoDB refuses redundant ones). Placeholders: `:now` is
+ * the writer's clock; `:claimId`, `:attempt` the claim and its attempt.
+ */
+
+/** The record is there (a missing one is "not found", not "taken"). */
+export const serverExists = 'attribute_exists(#endpoint)';
+/**
+ * Claimable at the writer's clock: available, or a lease/hold that has run out. Busy, draining
+ * and terminated servers sit at availableAt = hold end or NEVER.
+ */
+export const claimableNow = '#availableAt <= :now';
+/** Heartbeated within the timeout: a stale server is neither offered nor claimable. */
+export const isFresh = '#freshUntil > :now';
+/** The claim attempt holds the server (its own earlier write, or the claim it committed). */
+export const heldByAttempt = '#claimId = :claimId AND #claimAttempt = :attempt';
+/** A direct (set-gs-busy) hold under the claim id: no claim attempt. */
+export const heldDirectly = '#claimId = :claimId AND attribute_not_exists(#claimAttempt)';
+export const isClaimed = '#status = :claimed';
+export const isBusy = '#status = :busy';
+/** The status the transition expects (`:status`). */
+export const statusIs = '#status = :status';
+/** Claimed or busy: held, and back in the pool once released. */
+export const isHeld = '#status IN (:claimed, :busy)';
+/** Draining or terminated: a release only drops the claim, the status stays. */
+export const isRetired = '#status IN (:draining, :terminated)';
