@@ -134,6 +134,8 @@ export const ClaimRequestSchema = z
     holdSeconds: HoldSecondsSchema.optional(),
   });
 export type ClaimRequestBody = z.infer<typeof ClaimRequestSchema>;
+/** POST /claim-gs as a caller sends it (defaults not applied yet): the contract the pod clients share. */
+export type ClaimRequestInput = z.input<typeof ClaimRequestSchema>;
 
 export const LoadBalancerQuerySchema = z.strictObject({
   region: RegionSchema.optional(),

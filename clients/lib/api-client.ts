@@ -1,4 +1,4 @@
-import type { Claim, GameServer } from '../../schemas/http';
+import type { Claim, ClaimRequestInput, GameServer } from '../../schemas/http';
 
 export type ApiResult<T> =
   | { ok: true; status: number; body: T }
@@ -13,16 +13,8 @@ export interface InventoryApiOptions {
   timeoutMs?: number;
 }
 
-export interface ClaimRequest {
-  claimId: string;
-  count: number;
-  region?: string;
-  group?: string;
-  labels?: Record<string, string>;
-  distinctNodes?: boolean;
-  leaseSeconds?: number;
-  holdSeconds?: number;
-}
+/** The body of POST /claim-gs: the server's own request schema (schemas/http.ts), as sent. */
+export type ClaimRequest = ClaimRequestInput;
 
 /** The inventory's HTTP API, as the pods call it: a Bearer API key, JSON in and out. */
 export class InventoryApiClient {

@@ -1,22 +1,17 @@
 import type { Claim, GameServer } from '../../schemas/http';
-import type { InventoryApiClient, ApiResult } from './api-client';
+import type { InventoryApiClient, ApiResult, ClaimRequest } from './api-client';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff';
 import { EventSequence, loadBalancerMessage, type LoadBalancerIdentity } from './events';
 import { describeError, silentLogger, type AgentLogger } from './log';
 import { renderStreamConfig, writeFileAtomic, type StreamConfigView } from './nginx-config';
 import type { EventSender, SendResult } from './sender';
 
-export interface LoadBalancerClaimOptions {
+/** What the load balancer asks for: the claim request's fields (distinctNodes defaults to count > 1). */
+export interface LoadBalancerClaimOptions extends Pick<ClaimRequest, 'region' | 'group' | 'labels' | 'distinctNodes' | 'leaseSeconds'> {
   api: InventoryApiClient;
   /** The pod's identity (Kubernetes pod UID): the claim id derives from it. */
   podUid: string;
   count: number;
-  region?: string;
-  group?: string;
-  labels?: Record<string, string>;
-  /** Servers on pairwise different nodes (default: when count > 1). */
-  distinctNodes?: boolean;
-  leaseSeconds?: number;
   /** Give up (exit non-zero, Kubernetes restarts the pod) this long after the first attempt. */
   deadlineMs: number;
   backoff?: BackoffPolicy;
