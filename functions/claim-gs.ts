@@ -6,7 +6,7 @@ import { DomainError, ErrorCodes } from '../lib/errors';
 import { CandidateCache } from '../lib/game-servers/candidates';
 import { httpHandler } from '../lib/http';
 import { ClaimRequestSchema } from '../schemas/http';
-import { actorOf, CLAIMERS } from './roles';
+import { actorOf, routeRoles } from './roles';
 
 /** Seconds a caller is asked to wait when nothing suitable is available. */
 const RETRY_AFTER_SECONDS = 2;
@@ -18,7 +18,7 @@ export function makeHandler(deps: Deps) {
   // combination runs its own, so that it gets claim.mismatch, never another request's servers.
   const claimOnce = singleFlight((_key: string, request: ClaimRequest) => claimGameServers(deps, candidates, request));
   const claimShared = (request: ClaimRequest) => claimOnce(JSON.stringify([request.owner, request.claimId, claimRequestHash(request)]), request);
-  return httpHandler(deps, { roles: CLAIMERS, body: ClaimRequestSchema }, async ({ body, caller }) => {
+  return httpHandler(deps, { roles: routeRoles('claim-gs'), body: ClaimRequestSchema }, async ({ body, caller }) => {
     const actor = actorOf(caller);
     const outcome = await claimShared({
       claimId: body.claimId,

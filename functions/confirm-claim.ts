@@ -3,11 +3,11 @@ import { toClaim } from '../lib/claims/view';
 import { createDeps, type Deps } from '../lib/deps';
 import { httpHandler } from '../lib/http';
 import { ClaimIdParamsSchema } from '../schemas/http';
-import { actorOf, CLAIMERS } from './roles';
+import { actorOf, routeRoles } from './roles';
 
 /** POST /claims/{claimId}/confirm: the leased servers become busy. */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: CLAIMERS, params: ClaimIdParamsSchema }, async ({ params, caller }) => {
+  return httpHandler(deps, { roles: routeRoles('confirm-claim'), params: ClaimIdParamsSchema }, async ({ params, caller }) => {
     const actor = actorOf(caller);
     const { claim, servers } = await confirmClaim(deps, params.claimId, actor);
     return { statusCode: 200, body: toClaim(claim, servers, deps.clock(), actor) };

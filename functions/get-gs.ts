@@ -4,11 +4,11 @@ import { getGameServer } from '../lib/game-servers/records';
 import { toGameServer } from '../lib/game-servers/view';
 import { httpHandler } from '../lib/http';
 import { EndpointParamsSchema } from '../schemas/http';
-import { actorOf, ANY_ROLE } from './roles';
+import { actorOf, routeRoles } from './roles';
 
 /** GET /gs/{endpoint} */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: ANY_ROLE, params: EndpointParamsSchema }, async ({ params, caller }) => {
+  return httpHandler(deps, { roles: routeRoles('get-gs'), params: EndpointParamsSchema }, async ({ params, caller }) => {
     const item = await getGameServer(deps, params.endpoint);
     if (!item) throw new DomainError(ErrorCodes.gsNotFound, `Game server ${params.endpoint} not found`);
     return { statusCode: 200, body: toGameServer(item, deps.clock(), actorOf(caller)) };

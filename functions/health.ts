@@ -1,9 +1,10 @@
 import { createDeps, type Deps } from '../lib/deps';
 import { httpHandler } from '../lib/http';
+import { routeRoles } from './roles';
 
 /** GET /health: the API answers. Public, touches nothing. */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: 'public' }, async () => ({ statusCode: 200, body: { status: 'ok' } }));
+  return httpHandler(deps, { roles: routeRoles('health') }, async () => ({ statusCode: 200, body: { status: 'ok' } }));
 }
 
 export const handler = makeHandler(createDeps());

@@ -3,11 +3,11 @@ import { toClaim } from '../lib/claims/view';
 import { createDeps, type Deps } from '../lib/deps';
 import { httpHandler } from '../lib/http';
 import { ClaimIdParamsSchema, RenewBodySchema } from '../schemas/http';
-import { actorOf, CLAIMERS } from './roles';
+import { actorOf, routeRoles } from './roles';
 
 /** POST /claims/{claimId}/renew {seconds?}: the lease (leased) or hold (confirmed) moves to now + seconds. */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: CLAIMERS, params: ClaimIdParamsSchema, body: RenewBodySchema }, async ({ params, body, caller }) => {
+  return httpHandler(deps, { roles: routeRoles('renew-claim'), params: ClaimIdParamsSchema, body: RenewBodySchema }, async ({ params, body, caller }) => {
     const actor = actorOf(caller);
     const { claim, servers } = await renewClaim(deps, params.claimId, actor, body?.seconds);
     return { statusCode: 200, body: toClaim(claim, servers, deps.clock(), actor) };

@@ -3,14 +3,14 @@ import { createDeps, type Deps } from '../lib/deps';
 import { toGameServer } from '../lib/game-servers/view';
 import { httpHandler } from '../lib/http';
 import { EndpointParamsSchema, SetBusyBodySchema } from '../schemas/http';
-import { actorOf, CLAIMERS } from './roles';
+import { actorOf, routeRoles } from './roles';
 
 /**
  * POST /set-gs-busy/{endpoint} {claimId?, holdSeconds?}: an available server -> busy until the hold
  * runs out, atomically and idempotently (the same claimId again renews the hold).
  */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: CLAIMERS, params: EndpointParamsSchema, body: SetBusyBodySchema }, async ({ params, body, caller }) => {
+  return httpHandler(deps, { roles: routeRoles('set-gs-busy'), params: EndpointParamsSchema, body: SetBusyBodySchema }, async ({ params, body, caller }) => {
     const actor = actorOf(caller);
     const result = await setGameServerBusy(deps, {
       endpoint: params.endpoint,

@@ -4,7 +4,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDeps, type Deps } from '../lib/deps';
-import { processStatusBatch } from '../lib/events/process-batch';
+import { processStatusBatch } from '../lib/ingestion/process-batch';
 
 /**
  * SQS -> DynamoDB. Runs with `functionResponseType: ReportBatchItemFailures`: only the messages

@@ -1,11 +1,24 @@
-// The function catalogue: one entry per Lambda, with its trigger and the table access it needs.
-// serverless.yml builds its `functions` and per-function IAM roles from this list; the local HTTP
-// server (scripts/local/http-server.ts) serves the same routes from it. Add a route here once.
+// The function catalogue, the one route registry: one entry per Lambda, with its trigger, who may
+// call it and the table access it needs. Generated from it: serverless.yml's `functions` and
+// per-function IAM roles (infra/serverless-functions.cjs), the local HTTP server's routes
+// (scripts/local/http-server.ts), each handler's roles (functions/roles.ts routeRoles) and the
+// OpenAPI paths (lib/openapi.ts, which adds the schemas per route name). Add a route here once.
+// Plain CommonJS: serverless.yml reads it at package time without a TypeScript loader; its types
+// are in infra/functions.d.cts.
 'use strict';
 
+/** Every caller role (lib/auth/keys.ts RoleSchema is built from this list). */
+const ROLES = Object.freeze(['matchmaker', 'load-balancer', 'reader', 'admin']);
+/** Every authenticated caller: the GET routes. */
+const ANY_ROLE = ROLES;
+/** Callers that may claim, confirm and release servers (their own; an admin anyone's). */
+const CLAIMERS = Object.freeze(['matchmaker', 'load-balancer', 'admin']);
+
 /**
+ * @typedef {(typeof ROLES)[number]} Role
  * @typedef {{ table: 'gameServerTable' | 'loadBalancerTable' | 'claimTable' | 'nodeTable', actions: string[], indexes?: boolean }} TableAccess
- * @typedef {{ name: string, file: string, description: string, http?: { method: string, path: string, public?: boolean },
+ * @typedef {{ method: string, path: string, summary: string } & ({ public: true } | { roles: readonly Role[] })} HttpRoute
+ * @typedef {{ name: string, file: string, description: string, http?: HttpRoute,
  *             sqs?: { queue: 'statusQueue', batchSize: number, maximumBatchingWindow: number }, access: TableAccess[],
  *             timeout?: number, memorySize?: number }} FunctionDefinition
  * @type {FunctionDefinition[]}
@@ -31,14 +44,24 @@ const FUNCTIONS = [
     name: 'health',
     file: 'functions/health.ts',
     description: 'Liveness of the API',
-    http: { method: 'GET', path: '/health', public: true },
+    http: {
+      method: 'GET',
+      path: '/health',
+      public: true,
+      summary: 'Liveness',
+    },
     access: [],
   },
   {
     name: 'get-available-gs',
     file: 'functions/get-available-gs.ts',
     description: 'Lists available game servers from the availability indexes',
-    http: { method: 'GET', path: '/get-available-gs' },
+    http: {
+      method: 'GET',
+      path: '/get-available-gs',
+      roles: ANY_ROLE,
+      summary: 'List available game servers (fresh, not draining, unclaimed or lease expired)',
+    },
     access: [
       { table: 'gameServerTable', actions: ['dynamodb:Query'], indexes: true },
     ],
@@ -47,21 +70,36 @@ const FUNCTIONS = [
     name: 'set-gs-busy',
     file: 'functions/set-gs-busy.ts',
     description: 'Claims one named game server straight to busy',
-    http: { method: 'POST', path: '/set-gs-busy/{endpoint}' },
+    http: {
+      method: 'POST',
+      path: '/set-gs-busy/{endpoint}',
+      roles: CLAIMERS,
+      summary: 'Claim one named server straight to busy until its hold runs out (atomic; the same claimId again renews the hold)',
+    },
     access: [{ table: 'gameServerTable', actions: ['dynamodb:UpdateItem'] }],
   },
   {
     name: 'set-gs-available',
     file: 'functions/set-gs-available.ts',
     description: 'Returns a game server set busy to the pool',
-    http: { method: 'POST', path: '/set-gs-available/{endpoint}' },
+    http: {
+      method: 'POST',
+      path: '/set-gs-available/{endpoint}',
+      roles: CLAIMERS,
+      summary: 'Return a server set busy under a claimId to the pool (no change, `released: false`, if that claim does not hold it for this caller)',
+    },
     access: [{ table: 'gameServerTable', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
   },
   {
     name: 'claim-gs',
     file: 'functions/claim-gs.ts',
     description: 'Finds and claims game servers, all or nothing, under a lease',
-    http: { method: 'POST', path: '/claim-gs' },
+    http: {
+      method: 'POST',
+      path: '/claim-gs',
+      roles: CLAIMERS,
+      summary: 'Find and claim `count` servers, all or nothing, under a lease; idempotent per claimId',
+    },
     access: [
       { table: 'gameServerTable', actions: ['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], indexes: true },
       // PutItem: the claim record, written once (the commit point); GetItem: retries read it.
@@ -72,7 +110,12 @@ const FUNCTIONS = [
     name: 'get-claim',
     file: 'functions/get-claim.ts',
     description: 'Reads a claim and its servers',
-    http: { method: 'GET', path: '/claims/{claimId}' },
+    http: {
+      method: 'GET',
+      path: '/claims/{claimId}',
+      roles: ANY_ROLE,
+      summary: 'A claim and its servers',
+    },
     access: [
       { table: 'gameServerTable', actions: ['dynamodb:BatchGetItem'] },
       { table: 'claimTable', actions: ['dynamodb:GetItem'] },
@@ -82,7 +125,12 @@ const FUNCTIONS = [
     name: 'confirm-claim',
     file: 'functions/confirm-claim.ts',
     description: 'Confirms a leased claim: its servers become busy',
-    http: { method: 'POST', path: '/claims/{claimId}/confirm' },
+    http: {
+      method: 'POST',
+      path: '/claims/{claimId}/confirm',
+      roles: CLAIMERS,
+      summary: "Confirm a leased claim: its servers become busy, held for the claim's holdSeconds (claim and servers in one transaction)",
+    },
     access: [
       { table: 'gameServerTable', actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
       { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
@@ -92,7 +140,12 @@ const FUNCTIONS = [
     name: 'renew-claim',
     file: 'functions/renew-claim.ts',
     description: 'Renews a claim: its lease (leased) or hold (confirmed) moves forward',
-    http: { method: 'POST', path: '/claims/{claimId}/renew' },
+    http: {
+      method: 'POST',
+      path: '/claims/{claimId}/renew',
+      roles: CLAIMERS,
+      summary: "Keep a claim alive: a leased claim's lease or a confirmed claim's hold moves to now + seconds (default: the claim's own)",
+    },
     access: [
       // The record and its servers move together in one TransactWriteItems (UpdateItem per item).
       { table: 'gameServerTable', actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
@@ -103,7 +156,12 @@ const FUNCTIONS = [
     name: 'release-claim',
     file: 'functions/release-claim.ts',
     description: 'Releases a claim: servers it still holds return to the pool',
-    http: { method: 'POST', path: '/claims/{claimId}/release' },
+    http: {
+      method: 'POST',
+      path: '/claims/{claimId}/release',
+      roles: CLAIMERS,
+      summary: 'Release a claim: servers it still holds return to the pool (claim and servers in one transaction); replays answer the same',
+    },
     access: [
       { table: 'gameServerTable', actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
       { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
@@ -113,7 +171,12 @@ const FUNCTIONS = [
     name: 'get-gs',
     file: 'functions/get-gs.ts',
     description: 'Reads one game server',
-    http: { method: 'GET', path: '/gs/{endpoint}' },
+    http: {
+      method: 'GET',
+      path: '/gs/{endpoint}',
+      roles: ANY_ROLE,
+      summary: 'One game server',
+    },
     access: [
       { table: 'gameServerTable', actions: ['dynamodb:GetItem'] },
     ],
@@ -122,7 +185,12 @@ const FUNCTIONS = [
     name: 'get-available-lb',
     file: 'functions/get-available-lb.ts',
     description: 'Lists active load balancers',
-    http: { method: 'GET', path: '/get-available-lb' },
+    http: {
+      method: 'GET',
+      path: '/get-available-lb',
+      roles: ANY_ROLE,
+      summary: 'Active load balancers',
+    },
     access: [
       { table: 'loadBalancerTable', actions: ['dynamodb:Query'], indexes: true },
     ],
@@ -131,7 +199,12 @@ const FUNCTIONS = [
     name: 'inventory',
     file: 'functions/inventory.ts',
     description: 'Counts game servers by status and region',
-    http: { method: 'GET', path: '/inventory' },
+    http: {
+      method: 'GET',
+      path: '/inventory',
+      roles: ANY_ROLE,
+      summary: 'Counts by status and region (at most 10 s old)',
+    },
     access: [
       { table: 'gameServerTable', actions: ['dynamodb:Query'], indexes: true },
     ],
@@ -140,10 +213,26 @@ const FUNCTIONS = [
     name: 'openapi',
     file: 'functions/openapi.ts',
     description: 'The OpenAPI 3.1 document of this API',
-    http: { method: 'GET', path: '/openapi.json' },
+    http: {
+      method: 'GET',
+      path: '/openapi.json',
+      roles: ANY_ROLE,
+      summary: 'This document',
+    },
     access: [],
   },
 ];
 
+/** The catalogue entry of an HTTP route, by function name; throws for a name that is not one. */
+function httpRoute(name) {
+  const definition = FUNCTIONS.find((candidate) => candidate.name === name);
+  if (!definition || !definition.http) throw new Error(`infra/functions.cjs: no HTTP route named ${name}`);
+  return definition.http;
+}
+
 module.exports = FUNCTIONS;
 module.exports.FUNCTIONS = FUNCTIONS;
+module.exports.ROLES = ROLES;
+module.exports.ANY_ROLE = ANY_ROLE;
+module.exports.CLAIMERS = CLAIMERS;
+module.exports.httpRoute = httpRoute;

@@ -1,18 +1,38 @@
+/** The caller roles, in the order infra/functions.cjs lists them in ROLES. */
+type RoleList = readonly ['matchmaker', 'load-balancer', 'reader', 'admin'];
+export type Role = RoleList[number];
 export interface TableAccess {
   table: 'gameServerTable' | 'loadBalancerTable' | 'claimTable' | 'nodeTable';
   actions: string[];
   /** Also grant the actions on the table's indexes. */
   indexes?: boolean;
 }
+/** An HTTP route: either public (no key: health) or open to the listed roles. */
+export type HttpRoute = {
+  method: string;
+  path: string;
+  /** The OpenAPI operation's summary. */
+  summary: string;
+} & ({ public: true; roles?: never } | { public?: false; roles: readonly Role[] });
 export interface FunctionDefinition {
   name: string;
   file: string;
   description: string;
-  http?: { method: string; path: string; public?: boolean };
+  http?: HttpRoute;
   sqs?: { queue: 'statusQueue'; batchSize: number; maximumBatchingWindow: number };
   access: TableAccess[];
   timeout?: number;
   memorySize?: number;
 }
-declare const FUNCTIONS: FunctionDefinition[] & { FUNCTIONS: FunctionDefinition[] };
+declare const FUNCTIONS: FunctionDefinition[] & {
+  FUNCTIONS: FunctionDefinition[];
+  /** Every caller role (lib/auth/keys.ts RoleSchema is built from it). */
+  ROLES: RoleList;
+  /** Every authenticated caller. */
+  ANY_ROLE: readonly Role[];
+  /** Callers that may claim, confirm and release servers. */
+  CLAIMERS: readonly Role[];
+  /** The catalogue entry of an HTTP route, by function name; throws for a name that is not one. */
+  httpRoute(name: string): HttpRoute;
+};
 export = FUNCTIONS;

@@ -8,6 +8,7 @@
 'use strict';
 
 const FUNCTIONS = require('./functions.cjs');
+const { ROLES } = require('./functions.cjs');
 const { LOGICAL_IDS } = require('./resources.cjs');
 
 /** Environment variable -> catalogue table key. Every function gets all three (lib/config.ts). */
@@ -27,7 +28,6 @@ const SQS_CONSUMER_ACTIONS = [
 
 /** How callers authenticate (SECURITY.md): `api-key` (keys checked by the functions) or `iam` (SigV4 at API Gateway). */
 const AUTH_MODES = ['api-key', 'iam'];
-const ROLES = ['matchmaker', 'load-balancer', 'reader', 'admin'];
 
 /** The SSM SecureString parameter holding a stage's API key digests (created by `npm run keys`, not by the stack). */
 const apiKeysParameterName = (service, stage) => `/${service}/${stage}/api-keys`;
@@ -158,6 +158,14 @@ function checkDefinition(definition, functionName) {
     }
   }
   if (definition.sqs && !LOGICAL_IDS[definition.sqs.queue]) throw new Error(`${where}: unknown queue ${definition.sqs.queue}`);
+  if (definition.http) {
+    // A route is either public (no key) or names who may call it; never both, never nobody.
+    const { roles } = definition.http;
+    if (definition.http.public ? roles !== undefined : !Array.isArray(roles) || roles.length === 0) {
+      throw new Error(`${where}: an http route is either public or has roles`);
+    }
+    for (const role of roles ?? []) if (!ROLES.includes(role)) throw new Error(`${where}: ${role} is not one of ${ROLES.join(', ')}`);
+  }
 }
 
 /**

@@ -64,7 +64,7 @@ export interface Config {
   retentionMs: number;
   availabilityShards: number;
   candidateCacheMs: number;
-  /** Upper bound of a v1 event's `sentAt` above the queue's SentTimestamp (lib/events/normalize.ts clampSentAt). */
+  /** Upper bound of a v1 event's `sentAt` above the queue's SentTimestamp (lib/messages/normalize.ts clampSentAt). */
   maxClockSkewMs: number;
   apiKeys?: string;
   auth: {

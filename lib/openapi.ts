@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import catalogue from '../infra/functions.cjs';
 import {
   ClaimRequestSchema,
   ClaimSchema,
@@ -74,14 +75,123 @@ const pathParam = (name: string, schema: z.ZodType, description: string) => ({
 });
 const queryParam = (name: string, schema: JsonSchema, description: string) => ({ name, in: 'query', required: false, description, schema });
 
+/** What the OpenAPI document says of one route beyond the registry's method, path, summary and roles. */
+interface OperationDetails {
+  /** Query parameters; path parameters follow from the path (PATH_PARAMETERS). */
+  query?: JsonSchema[];
+  requestBody?: { required: boolean; content: JsonSchema };
+  /** The 200 response. */
+  ok: { description: string; content?: JsonSchema };
+  /** Error statuses, each answered with the Error schema. */
+  errors: number[];
+}
+
+/** Every path parameter of the API, by the name its routes' paths give it (`{endpoint}`). */
+function pathParameters(): Record<string, JsonSchema> {
+  return {
+    endpoint: pathParam('endpoint', EndpointSchema, 'Game server `ip:port`, URL-encoded (`10.0.0.1%3A7777`) or literal'),
+    claimId: pathParam('claimId', ClaimIdSchema, 'The claim id chosen by the claimer'),
+  };
+}
+
+/** The schemas of each HTTP route, by its registry name (infra/functions.cjs). */
+function operationDetails(): Record<string, OperationDetails> {
+  const claimResponse = { description: 'The claim and its servers', content: json(ref('Claim')) };
+  return {
+    health: { ok: { description: 'ok', content: json({ type: 'object', properties: { status: { const: 'ok' } } }) }, errors: [] },
+    'get-available-gs': {
+      query: [
+        queryParam('region', schemaOf(RegionSchema), 'Region'),
+        queryParam('group', schemaOf(GroupSchema), 'Server group'),
+        queryParam('limit', { type: 'integer', minimum: 1, maximum: 100, default: 10 }, 'Maximum servers'),
+        queryParam('distinctNodes', { type: 'boolean', default: false }, 'At most one server per node'),
+        { name: 'label.{key}', in: 'query', required: false, description: 'Label filter: `label.map=dust`', schema: { type: 'string' } },
+      ],
+      ok: { description: 'Servers', content: json({ type: 'object', properties: { servers: { type: 'array', items: ref('GameServer') } }, required: ['servers'] }) },
+      errors: DATA,
+    },
+    'set-gs-busy': {
+      requestBody: { required: false, content: json(schemaOf(SetBusyBodySchema.unwrap(), 'input')) },
+      ok: {
+        description: 'Busy',
+        content: json({ type: 'object', properties: { server: ref('GameServer'), claimId: { type: 'string' }, holdExpiresAt: { type: 'string', format: 'date-time' } }, required: ['server', 'claimId', 'holdExpiresAt'] }),
+      },
+      errors: [...DATA, 404, 409, 413, 415],
+    },
+    'set-gs-available': {
+      requestBody: { required: true, content: json({ type: 'object', properties: { claimId: schemaOf(ClaimIdSchema) }, required: ['claimId'], additionalProperties: false }) },
+      ok: { description: 'Released or not held', content: json({ type: 'object', properties: { released: { type: 'boolean' }, server: ref('GameServer') }, required: ['released', 'server'] }) },
+      errors: [...DATA, 404, 413, 415],
+    },
+    'claim-gs': {
+      requestBody: { required: true, content: json(ref('ClaimRequest')) },
+      ok: { description: 'Claimed (or the earlier result for this claimId: `replayed: true`)', content: json(ref('Claim')) },
+      errors: [...DATA, 409, 413, 415],
+    },
+    'get-claim': { ok: claimResponse, errors: [...DATA, 404] },
+    'confirm-claim': { ok: claimResponse, errors: [...DATA, 404, 409] },
+    'renew-claim': {
+      requestBody: { required: false, content: json(schemaOf(RenewBodySchema.unwrap(), 'input')) },
+      ok: claimResponse,
+      errors: [...DATA, 404, 409, 413, 415],
+    },
+    'release-claim': { ok: claimResponse, errors: [...DATA, 404] },
+    'get-gs': { ok: { description: 'The server', content: json(ref('GameServer')) }, errors: [...DATA, 404] },
+    'get-available-lb': {
+      query: [queryParam('region', schemaOf(RegionSchema), 'Region'), queryParam('limit', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, 'Maximum')],
+      ok: { description: 'Load balancers', content: json({ type: 'object', properties: { loadBalancers: { type: 'array', items: ref('LoadBalancer') } } }) },
+      errors: DATA,
+    },
+    inventory: { ok: { description: 'Counts', content: json(ref('Inventory')) }, errors: DATA },
+    openapi: { ok: { description: 'OpenAPI 3.1' }, errors: [401] },
+  };
+}
+
+/** `/claims/{claimId}/confirm` -> ['claimId']. */
+const pathParameterNames = (path: string) => [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
+
 /**
- * The OpenAPI 3.1 description of the HTTP API, generated from the same zod schemas the handlers
- * validate with (JSON Schema 2020-12, which OpenAPI 3.1 uses as is).
+ * The `paths` object: one operation per HTTP route of the registry (infra/functions.cjs), in its
+ * order. Throws if a route has no details here, or details name a route the registry lacks.
+ */
+function buildPaths(): Record<string, Record<string, JsonSchema>> {
+  const details = operationDetails();
+  const parameters = pathParameters();
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  const described = new Set<string>();
+  for (const definition of catalogue) {
+    const route = definition.http;
+    if (!route) continue;
+    const operation = details[definition.name];
+    if (!operation) throw new Error(`lib/openapi.ts: no OpenAPI details for route ${definition.name}`);
+    described.add(definition.name);
+    const routeParameters = [
+      ...pathParameterNames(route.path).map((name) => {
+        const parameter = parameters[name];
+        if (!parameter) throw new Error(`lib/openapi.ts: no description of path parameter ${name} (${definition.name})`);
+        return parameter;
+      }),
+      ...(operation.query ?? []),
+    ];
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = {
+      summary: route.summary,
+      ...(route.public ? { security: [] } : {}),
+      ...(routeParameters.length ? { parameters: routeParameters } : {}),
+      ...(operation.requestBody ? { requestBody: operation.requestBody } : {}),
+      responses: { 200: operation.ok, ...errors(...operation.errors) },
+    };
+  }
+  const stale = Object.keys(details).filter((name) => !described.has(name));
+  if (stale.length) throw new Error(`lib/openapi.ts: OpenAPI details for routes the registry lacks: ${stale.join(', ')}`);
+  return paths;
+}
+
+/**
+ * The OpenAPI 3.1 description of the HTTP API: its paths are the registry's HTTP routes
+ * (infra/functions.cjs), their schemas the same zod schemas the handlers validate with (JSON
+ * Schema 2020-12, which OpenAPI 3.1 uses as is).
  */
 export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown> {
-  const endpointParam = pathParam('endpoint', EndpointSchema, 'Game server `ip:port`, URL-encoded (`10.0.0.1%3A7777`) or literal');
-  const claimIdParam = pathParam('claimId', ClaimIdSchema, 'The claim id chosen by the claimer');
-  const claimResponse = { description: 'The claim and its servers', content: json(ref('Claim')) };
   return {
     openapi: '3.1.0',
     info: {
@@ -96,91 +206,6 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API key: `Authorization: Bearer <key>`' } },
       schemas: componentSchemas(),
     },
-    paths: {
-      '/health': {
-        get: { summary: 'Liveness', security: [], responses: { 200: { description: 'ok', content: json({ type: 'object', properties: { status: { const: 'ok' } } }) } } },
-      },
-      '/get-available-gs': {
-        get: {
-          summary: 'List available game servers (fresh, not draining, unclaimed or lease expired)',
-          parameters: [
-            queryParam('region', schemaOf(RegionSchema), 'Region'),
-            queryParam('group', schemaOf(GroupSchema), 'Server group'),
-            queryParam('limit', { type: 'integer', minimum: 1, maximum: 100, default: 10 }, 'Maximum servers'),
-            queryParam('distinctNodes', { type: 'boolean', default: false }, 'At most one server per node'),
-            { name: 'label.{key}', in: 'query', required: false, description: 'Label filter: `label.map=dust`', schema: { type: 'string' } },
-          ],
-          responses: { 200: { description: 'Servers', content: json({ type: 'object', properties: { servers: { type: 'array', items: ref('GameServer') } }, required: ['servers'] }) }, ...errors(...DATA) },
-        },
-      },
-      '/set-gs-busy/{endpoint}': {
-        post: {
-          summary: 'Claim one named server straight to busy until its hold runs out (atomic; the same claimId again renews the hold)',
-          parameters: [endpointParam],
-          requestBody: { required: false, content: json(schemaOf(SetBusyBodySchema.unwrap(), 'input')) },
-          responses: {
-            200: {
-              description: 'Busy',
-              content: json({ type: 'object', properties: { server: ref('GameServer'), claimId: { type: 'string' }, holdExpiresAt: { type: 'string', format: 'date-time' } }, required: ['server', 'claimId', 'holdExpiresAt'] }),
-            },
-            ...errors(...DATA, 404, 409, 413, 415),
-          },
-        },
-      },
-      '/set-gs-available/{endpoint}': {
-        post: {
-          summary: 'Return a server set busy under a claimId to the pool (no change, `released: false`, if that claim does not hold it for this caller)',
-          parameters: [endpointParam],
-          requestBody: { required: true, content: json({ type: 'object', properties: { claimId: schemaOf(ClaimIdSchema) }, required: ['claimId'], additionalProperties: false }) },
-          responses: {
-            200: { description: 'Released or not held', content: json({ type: 'object', properties: { released: { type: 'boolean' }, server: ref('GameServer') }, required: ['released', 'server'] }) },
-            ...errors(...DATA, 404, 413, 415),
-          },
-        },
-      },
-      '/claim-gs': {
-        post: {
-          summary: 'Find and claim `count` servers, all or nothing, under a lease; idempotent per claimId',
-          requestBody: { required: true, content: json(ref('ClaimRequest')) },
-          responses: {
-            200: { description: 'Claimed (or the earlier result for this claimId: `replayed: true`)', content: json(ref('Claim')) },
-            ...errors(...DATA, 409, 413, 415),
-          },
-        },
-      },
-      '/claims/{claimId}': { get: { summary: 'A claim and its servers', parameters: [claimIdParam], responses: { 200: claimResponse, ...errors(...DATA, 404) } } },
-      '/claims/{claimId}/confirm': {
-        post: {
-          summary: 'Confirm a leased claim: its servers become busy, held for the claim\'s holdSeconds (claim and servers in one transaction)',
-          parameters: [claimIdParam],
-          responses: { 200: claimResponse, ...errors(...DATA, 404, 409) },
-        },
-      },
-      '/claims/{claimId}/renew': {
-        post: {
-          summary: 'Keep a claim alive: a leased claim\'s lease or a confirmed claim\'s hold moves to now + seconds (default: the claim\'s own)',
-          parameters: [claimIdParam],
-          requestBody: { required: false, content: json(schemaOf(RenewBodySchema.unwrap(), 'input')) },
-          responses: { 200: claimResponse, ...errors(...DATA, 404, 409, 413, 415) },
-        },
-      },
-      '/claims/{claimId}/release': {
-        post: {
-          summary: 'Release a claim: servers it still holds return to the pool (claim and servers in one transaction); replays answer the same',
-          parameters: [claimIdParam],
-          responses: { 200: claimResponse, ...errors(...DATA, 404) },
-        },
-      },
-      '/gs/{endpoint}': { get: { summary: 'One game server', parameters: [endpointParam], responses: { 200: { description: 'The server', content: json(ref('GameServer')) }, ...errors(...DATA, 404) } } },
-      '/get-available-lb': {
-        get: {
-          summary: 'Active load balancers',
-          parameters: [queryParam('region', schemaOf(RegionSchema), 'Region'), queryParam('limit', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, 'Maximum')],
-          responses: { 200: { description: 'Load balancers', content: json({ type: 'object', properties: { loadBalancers: { type: 'array', items: ref('LoadBalancer') } } }) }, ...errors(...DATA) },
-        },
-      },
-      '/inventory': { get: { summary: 'Counts by status and region (at most 10 s old)', responses: { 200: { description: 'Counts', content: json(ref('Inventory')) }, ...errors(...DATA) } } },
-      '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' }, ...errors(401) } } },
-    },
+    paths: buildPaths(),
   };
 }

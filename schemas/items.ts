@@ -10,7 +10,7 @@ export type GameServerStatus = z.infer<typeof GameServerStatusSchema>;
 
 /**
  * What every pod record (a game server's, a load balancer's) holds: the pod's identity and place,
- * the order of the event that wrote it (podUid, seq, sentAt: see lib/events/ordering.ts), its
+ * the order of the event that wrote it (podUid, seq, sentAt: see lib/pods/ordering.ts), its
  * liveness, and the record's own version. Times are epoch milliseconds, `expiresAt` is TTL seconds.
  */
 export const PodRecordSchema = z.object({

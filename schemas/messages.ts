@@ -83,7 +83,7 @@ export type StatusMessageV1 = z.infer<typeof StatusMessageV1Schema>;
 
 /**
  * The message the replaced sample's pods send (all values strings). Game servers send JSON; load
- * balancers send a Python literal with `endpoints` (see lib/events/python-literal.ts).
+ * balancers send a Python literal with `endpoints` (see lib/messages/python-literal.ts).
  */
 export const LegacyStatusMessageSchema = z.object({
   public_hostname: z.string().min(1).max(253),

@@ -1,7 +1,7 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../../lib/config';
-import type { GameServerLifecycleEvent } from '../../lib/events/normalize';
-import { decideGameServerWrite } from '../../lib/game-servers/lifecycle';
+import type { GameServerLifecycleEvent } from '../../lib/pods/events';
+import { decideGameServerWrite, lifecycleSettings } from '../../lib/game-servers/lifecycle';
 import type { GameServerItem } from '../../schemas/items';
 
 export const BENCH_REGION = 'us-west';
@@ -36,11 +36,7 @@ export function readyEvent(endpoint: string, group: string, node: string, sentAt
  */
 export async function registerPool(admin: DynamoDBDocumentClient, config: Config, spec: PoolSpec): Promise<GameServerItem[]> {
   const now = Date.now();
-  const settings = {
-    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
-    retentionMs: config.retentionMs,
-    availabilityShards: config.availabilityShards,
-  };
+  const settings = lifecycleSettings(config);
   const perNode = spec.perNode ?? 1;
   const nodeTag = `${spec.group}-${Math.random().toString(36).slice(2, 8)}`;
   const items: GameServerItem[] = [];

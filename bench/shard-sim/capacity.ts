@@ -1,6 +1,6 @@
 // Item size, from a record built the way the poller builds one (v1 message -> normalize -> decide),
 // with the claim fields a claimed record carries, and the DynamoDB capacity units that follows.
-import { normalizeStatusMessage } from '../../lib/events/normalize';
+import { normalizeStatusMessage } from '../../lib/messages/normalize';
 import { decideGameServerWrite } from '../../lib/game-servers/lifecycle';
 import { v1Message } from '../../testkit/v1-message';
 import { MAX_AVAILABILITY_SHARDS, PRODUCTION_DEFAULTS } from './model';

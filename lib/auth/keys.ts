@@ -1,7 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { ROLES } from '../../infra/functions.cjs';
 
-export const RoleSchema = z.enum(['matchmaker', 'load-balancer', 'reader', 'admin']);
+/** A caller role; the list lives in the route registry (infra/functions.cjs), which serverless.yml also reads. */
+export const RoleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof RoleSchema>;
 
 export interface Caller {

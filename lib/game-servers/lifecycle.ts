@@ -1,17 +1,20 @@
 import { NEVER, type GameServerItem, type GameServerStatus } from '../../schemas/items';
-import type { GameServerLifecycleEvent } from '../events/normalize';
-import { decideOrdering, laterPhase, phaseOfEvent, type Phase } from '../events/ordering';
-import { freshUntil, liveRecordTtl, ttlSeconds, type LivenessSettings } from '../events/liveness';
+import type { Config } from '../config';
+import type { GameServerLifecycleEvent } from '../pods/events';
+import { freshUntil, liveRecordTtl, ttlSeconds, type LivenessSettings } from '../pods/liveness';
+import { decideOrdering, laterPhase, phaseOfEvent, type OrderingDecision, type Phase } from '../pods/ordering';
 import { availabilityKeys } from './availability-keys';
 
 export interface LifecycleSettings extends LivenessSettings {
   availabilityShards: number;
 }
 
-/**
- * What the record of the server's node says. `node` is the node the written record will name:
- * the event's for a new or advancing pod, the stored one when only the phase moves.
- */
+/** The lifecycle settings of the config: the one place they are built. */
+export function lifecycleSettings(config: Pick<Config, 'heartbeatTimeoutMs' | 'retentionMs' | 'availabilityShards'>): LifecycleSettings {
+  return { heartbeatTimeoutMs: config.heartbeatTimeoutMs, retentionMs: config.retentionMs, availabilityShards: config.availabilityShards };
+}
+
+/** What the record of the server's node says. */
 export interface NodeCondition {
   drained: boolean;
 }
@@ -52,19 +55,79 @@ export function decideGameServerWrite(
   node: NodeCondition = NODE_NOT_DRAINED,
 ): LifecycleDecision {
   const ordering = decideOrdering(stored, event);
-  if (ordering === 'ignore') {
-    return { kind: 'ignore', reason: stored && stored.podUid !== event.podUid ? 'older-pod' : 'duplicate-or-older' };
-  }
+  if (ordering === 'ignore') return ignoreDecision(stored, event);
+  return { kind: 'write', item: itemFor(ordering, stored, event, now, settings, node) };
+}
+
+/** What the applier read of the node record a decision depends on. */
+export interface NodeReading extends NodeCondition {
+  /** The node the written record will name: the event's, or the stored one when only the phase moves. */
+  node: string;
+  /** Read afresh after the stored record disagreed with an earlier (possibly older) copy. */
+  reread: boolean;
+}
+
+export type GameServerEventDecision =
+  | Extract<LifecycleDecision, { kind: 'ignore' }>
+  /** Read the record of `node` (a copy read for the whole batch will do) and decide again. */
+  | { kind: 'read-node'; node: string }
+  /** Read the record of `node` afresh and decide again (see decideGameServerEvent). */
+  | { kind: 'reread-node'; node: string }
+  /**
+   * Write `item` if the record is unchanged since it was read. `recheckNode`: the record now
+   * describes a pod it did not before (a new record, or a newer pod), which a concurrent drain
+   * may not have found: read the node record again after the write (see the applier).
+   */
+  | { kind: 'write'; item: GameServerItem; recheckNode: boolean };
+
+/**
+ * The applier's decision for a game-server event (pure): decideGameServerWrite plus what it needs
+ * read first. Call it with the node reading it asks for until it says `ignore` or `write`.
+ * - The node the written record names is the event's, except when only the phase moves
+ *   (`escalate`): the stored description, and so the stored node, is kept.
+ * - A record that disagrees with the node reading about the drain (an active record advancing
+ *   or escalating) asks once for a fresh read: the reading may be older than the record (a
+ *   sweep wrote the record after the batch read the node).
+ */
+export function decideGameServerEvent(
+  stored: GameServerItem | undefined,
+  event: GameServerLifecycleEvent,
+  now: number,
+  settings: LifecycleSettings,
+  reading: NodeReading | undefined,
+): GameServerEventDecision {
+  const ordering = decideOrdering(stored, event);
+  if (ordering === 'ignore') return ignoreDecision(stored, event);
+  const node = ordering === 'escalate' ? stored!.node : event.node;
+  if (reading?.node !== node) return { kind: 'read-node', node };
+  const disagrees = stored !== undefined && ordering !== 'replace' && stored.phase === 'active' && (stored.nodeDraining === true) !== reading.drained;
+  if (disagrees && !reading.reread) return { kind: 'reread-node', node };
+  return { kind: 'write', item: itemFor(ordering, stored, event, now, settings, reading), recheckNode: ordering === 'replace' };
+}
+
+function ignoreDecision(stored: GameServerItem | undefined, event: GameServerLifecycleEvent): Extract<LifecycleDecision, { kind: 'ignore' }> {
+  return { kind: 'ignore', reason: stored && stored.podUid !== event.podUid ? 'older-pod' : 'duplicate-or-older' };
+}
+
+/** The record an event that is not ignored writes (see decideGameServerWrite). */
+function itemFor(
+  ordering: Exclude<OrderingDecision, 'ignore'>,
+  stored: GameServerItem | undefined,
+  event: GameServerLifecycleEvent,
+  now: number,
+  settings: LifecycleSettings,
+  node: NodeCondition,
+): GameServerItem {
   const version = (stored?.version ?? 0) + 1;
 
   if (ordering === 'escalate') {
     const current = stored!;
     const phase = laterPhase(current.phase, phaseOfEvent(event.event));
-    return { kind: 'write', item: withPhase({ ...current, version, updatedAt: now }, phase, now, settings, node) };
+    return withPhase({ ...current, version, updatedAt: now }, phase, now, settings, node);
   }
 
   if (ordering === 'replace' && stored && mayPredateClaim(stored, event)) {
-    return { kind: 'write', item: withStoredClaim(stored, event, now, settings, node, 'adopt-pod') };
+    return withStoredClaim(stored, event, now, settings, node, 'adopt-pod');
   }
   const heartbeatAt = Math.min(event.sentAt, now);
   const description = describe(event, settings);
@@ -86,11 +149,11 @@ export function decideGameServerWrite(
       updatedAt: now,
       ...liveRecordTtl(event.source, heartbeatAt, settings),
     };
-    return { kind: 'write', item: withPhase(item, phaseOfEvent(event.event), now, settings, node) };
+    return withPhase(item, phaseOfEvent(event.event), now, settings, node);
   }
 
   // advance: same pod, newer event. Claim fields and the claim-driven status stay as stored.
-  return { kind: 'write', item: withStoredClaim(stored!, event, now, settings, node, 'keep-pod') };
+  return withStoredClaim(stored!, event, now, settings, node, 'keep-pod');
 }
 
 /**

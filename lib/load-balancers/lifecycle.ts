@@ -1,7 +1,7 @@
 import type { LoadBalancerItem } from '../../schemas/items';
-import type { LoadBalancerLifecycleEvent } from '../events/normalize';
-import { decideOrdering, laterPhase, phaseOfEvent } from '../events/ordering';
-import { freshUntil, liveRecordTtl, ttlSeconds, type LivenessSettings } from '../events/liveness';
+import type { LoadBalancerLifecycleEvent } from '../pods/events';
+import { freshUntil, liveRecordTtl, ttlSeconds, type LivenessSettings } from '../pods/liveness';
+import { decideOrdering, laterPhase, phaseOfEvent } from '../pods/ordering';
 
 export type LoadBalancerDecision =
   | { kind: 'write'; item: LoadBalancerItem }

@@ -38,7 +38,7 @@ export async function putNodeIfVersion(deps: RepoDeps, item: NodeItem, expectedV
  * Endpoints of the game-server records that name `node`, from the `by-node` index (keys only:
  * the caller reads the records themselves, consistently). A Query per page of the node's servers,
  * never a Scan. The index may lag behind the table: a record written a moment ago may be missing
- * (see lib/nodes/drain.ts for why that is covered).
+ * (see lib/ingestion/apply-node-event.ts for why that is covered).
  */
 export async function queryEndpointsOnNode(deps: RepoDeps, node: string): Promise<string[]> {
   const index = resources.NODE_INDEX;

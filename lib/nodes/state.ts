@@ -1,6 +1,6 @@
 import type { NodeItem } from '../../schemas/items';
-import type { NodeEvent } from '../events/normalize';
-import { ttlSeconds, type LivenessSettings } from '../events/liveness';
+import type { NodeEvent } from '../pods/events';
+import { ttlSeconds, type LivenessSettings } from '../pods/liveness';
 
 /** The ordering facts of a node event (stored on the node's record for the one that set it). */
 interface NodeOrderFacts {

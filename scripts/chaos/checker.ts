@@ -9,8 +9,9 @@
 //
 // Servers whose pod was replaced or drained meanwhile are exempt where the promise allows it
 // (a genuinely new pod drops the claims of the old one), and every exemption is recorded.
-import { normalizeStatusMessage, type GameServerLifecycleEvent } from '../../lib/events/normalize';
-import { decideOrdering, laterPhase, phaseOfEvent, type StoredPodState } from '../../lib/events/ordering';
+import { normalizeStatusMessage } from '../../lib/messages/normalize';
+import type { GameServerLifecycleEvent } from '../../lib/pods/events';
+import { decideOrdering, laterPhase, phaseOfEvent, type StoredPodState } from '../../lib/pods/ordering';
 import {
   VIOLATION_KINDS,
   type CheckResult,

@@ -7,7 +7,7 @@ import { makeHandler as makeOpenApi } from '../../functions/openapi';
 import catalogue from '../../infra/functions.cjs';
 import { makeHandler as makeClaim } from '../../functions/claim-gs';
 import { makeHandler as makeHealth } from '../../functions/health';
-import { applyLifecycleEvent } from '../../lib/events/apply';
+import { applyLifecycleEvent } from '../../lib/ingestion/apply-lifecycle-event';
 import { gsEvent, lbEvent } from '../fixtures/events';
 import { API_KEYS_ENV, KEYS, invoke } from '../fixtures/http';
 import { registerFleet } from '../fixtures/servers';
@@ -138,9 +138,17 @@ describe('GET /openapi.json and /health', () => {
     const response = await invoke(makeOpenApi(t.deps), { route: '/openapi.json', key: KEYS.reader });
     expect(response.status).toBe(200);
     expect(response.body.openapi).toBe('3.1.0');
-    expect(Object.keys(response.body.paths).sort()).toEqual(
-      catalogue.flatMap((definition) => (definition.http ? [definition.http.path] : [])).sort(),
+    // One operation per HTTP route of the registry (infra/functions.cjs), with its summary; public
+    // routes need no key, every other one the document's API key.
+    const operations = Object.entries(response.body.paths as Record<string, Record<string, { summary: string; security?: unknown[] }>>).flatMap(
+      ([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ route: `${method.toUpperCase()} ${path}`, summary: operation.summary, security: operation.security })),
     );
+    expect(operations).toEqual(
+      catalogue.flatMap((definition) =>
+        definition.http ? [{ route: `${definition.http.method} ${definition.http.path}`, summary: definition.http.summary, security: definition.http.public ? [] : undefined }] : [],
+      ),
+    );
+    expect(response.body.paths['/claims/{claimId}/renew'].post.parameters.map((parameter: { name: string; in: string }) => `${parameter.in}:${parameter.name}`)).toEqual(['path:claimId']);
     expect(response.body.components.schemas.ClaimRequest.required).toEqual(['claimId']);
     expect(response.body.components.schemas.Claim.properties.servers.items).toEqual({ $ref: '#/components/schemas/GameServer' });
     expect(response.body.components.schemas.GameServer.properties.status.enum).toEqual(['available', 'claimed', 'busy', 'draining', 'terminated']);

@@ -9,7 +9,7 @@ import { makeHandler as makeSetAvailable } from '../../functions/set-gs-availabl
 import { makeHandler as makePoller } from '../../functions/status-poller';
 import { getClaim } from '../../lib/claims/repo';
 import { CLAIM_RECORD_RETENTION_MS } from '../../lib/claims/deadlines';
-import { applyLifecycleEvent } from '../../lib/events/apply';
+import { applyLifecycleEvent } from '../../lib/ingestion/apply-lifecycle-event';
 import { getGameServer } from '../../lib/game-servers/records';
 import { LEGACY_GS_BODY, T0, gsEvent } from '../fixtures/events';
 import { API_KEYS_ENV, invoke } from '../fixtures/http';

@@ -6,7 +6,7 @@ import { makeHandler as makeGetClaim } from '../../functions/get-claim';
 import { makeHandler as makeSetBusy } from '../../functions/set-gs-busy';
 import { makeHandler as makeSetAvailable } from '../../functions/set-gs-available';
 import { makeHandler as makeList } from '../../functions/get-available-gs';
-import { applyLifecycleEvent } from '../../lib/events/apply';
+import { applyLifecycleEvent } from '../../lib/ingestion/apply-lifecycle-event';
 import { getGameServers } from '../../lib/game-servers/records';
 import { gsEvent } from '../fixtures/events';
 import { API_KEYS_ENV, invoke } from '../fixtures/http';

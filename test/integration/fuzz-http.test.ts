@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyLifecycleEvent } from '../../lib/events/apply';
+import { applyLifecycleEvent } from '../../lib/ingestion/apply-lifecycle-event';
 import { MAX_BODY_BYTES } from '../../lib/http';
 import { startHttpServer } from '../../scripts/local/http-server';
 import { gsEvent, lbEvent } from '../fixtures/events';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reloadNginx } from '../../clients/lib/nginx-reload';
-import { applyLifecycleEvent } from '../../lib/events/apply';
+import { applyLifecycleEvent } from '../../lib/ingestion/apply-lifecycle-event';
 import { getGameServer } from '../../lib/game-servers/records';
 import { startHttpServer } from '../../scripts/local/http-server';
 import { freePort } from '../../scripts/local/services';

@@ -4,7 +4,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/status-poller';
-import { applyLifecycleEvent } from '../../lib/events/apply';
+import { applyLifecycleEvent } from '../../lib/ingestion/apply-lifecycle-event';
 import { getGameServer } from '../../lib/game-servers/records';
 import { getLoadBalancer } from '../../lib/load-balancers/repo';
 import { getNode } from '../../lib/nodes/repo';

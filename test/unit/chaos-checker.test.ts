@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkObservation, foldEvents } from '../../scripts/chaos/checker';
 import type { ClaimRecord, Delivery, HistoryEntry, Observation, SentMessage, ServerRecord, ViolationKind } from '../../scripts/chaos/types';
 import { VIOLATION_KINDS } from '../../scripts/chaos/types';
-import type { GameServerLifecycleEvent } from '../../lib/events/normalize';
+import type { GameServerLifecycleEvent } from '../../lib/pods/events';
 
 // A small, hand-made run: times are milliseconds from T; the snapshot is read at T + 20 s.
 const T = 1_800_000_000_000;

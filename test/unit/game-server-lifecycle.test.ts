@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideGameServerWrite, type LifecycleSettings } from '../../lib/game-servers/lifecycle';
 import { NEVER, type GameServerItem } from '../../schemas/items';
-import type { GameServerLifecycleEvent } from '../../lib/events/normalize';
+import type { GameServerLifecycleEvent } from '../../lib/pods/events';
 import { T0, gsEvent } from '../fixtures/events';
 import { historyWithDelivery } from '../fixtures/event-sequences';
 

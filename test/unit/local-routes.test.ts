@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import catalogue from '../../infra/functions.cjs';
+import { routeRoles } from '../../functions/roles';
 import { compileRoute } from '../../scripts/local/http-server';
 
 describe('compileRoute (local API server)', () => {
@@ -25,5 +26,13 @@ describe('compileRoute (local API server)', () => {
       expect(typeof module.makeHandler).toBe('function');
       expect(typeof module.handler).toBe('function');
     }
+  });
+
+  it('gives each handler the roles of its catalogue route, and refuses a name that is no HTTP route', () => {
+    expect(routeRoles('health')).toBe('public');
+    expect(routeRoles('get-gs')).toEqual(['matchmaker', 'load-balancer', 'reader', 'admin']);
+    expect(routeRoles('claim-gs')).toEqual(['matchmaker', 'load-balancer', 'admin']);
+    expect(() => routeRoles('status-poller')).toThrow(/no HTTP route named status-poller/);
+    expect(() => routeRoles('claim-gss')).toThrow(/no HTTP route named claim-gss/);
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { GameServerLifecycleEvent, NodeEvent } from '../../lib/events/normalize';
-import { decideOrdering, laterPhase, phaseOfEvent, type Phase } from '../../lib/events/ordering';
+import type { GameServerLifecycleEvent, NodeEvent } from '../../lib/pods/events';
+import { decideOrdering, laterPhase, phaseOfEvent, type Phase } from '../../lib/pods/ordering';
 import { decideGameServerWrite, decideNodeConditionWrite, type LifecycleSettings } from '../../lib/game-servers/lifecycle';
 import { compareNodeEvents, decideNodeWrite, isDrained } from '../../lib/nodes/state';
 import { NEVER, type GameServerItem, type NodeItem } from '../../schemas/items';

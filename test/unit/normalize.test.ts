@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config';
-import { clampSentAt, normalizeStatusMessage, type ClampResult } from '../../lib/events/normalize';
+import { clampSentAt, normalizeStatusMessage, type ClampResult } from '../../lib/messages/normalize';
 import { LEGACY_GS_BODY, LEGACY_LB_BODY, T0, v1Message } from '../fixtures/events';
 
 const SENT = 1_767_225_600_123;

@@ -13,7 +13,7 @@ import {
   renderTemplate,
   TemplateError,
 } from '../../clients/lib';
-import { normalizeStatusMessage } from '../../lib/events/normalize';
+import { normalizeStatusMessage } from '../../lib/messages/normalize';
 import { ClaimIdSchema } from '../../schemas/primitives';
 import { parseCommandLine, parseLabels, UsageError } from '../../clients/cli/options';
 import { GS_AGENT_OPTIONS, LB_BOOTSTRAP_OPTIONS, NODE_DRAIN_WATCHER_OPTIONS } from '../../clients/cli/specs';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePythonLiteral } from '../../lib/events/python-literal';
+import { parsePythonLiteral } from '../../lib/messages/python-literal';
 import { LEGACY_LB_BODY } from '../fixtures/events';
 
 describe('parsePythonLiteral', () => {

@@ -1,14 +1,12 @@
 import type { GameServerItem, NodeItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { ContentionError } from '../events/apply';
-import type { NodeEvent } from '../events/normalize';
-import { decideNodeConditionWrite, type LifecycleSettings } from '../game-servers/lifecycle';
+import { decideNodeConditionWrite, lifecycleSettings } from '../game-servers/lifecycle';
 import { getGameServer, getGameServers, putGameServerIfVersion } from '../game-servers/records';
-import { getNode, putNodeIfVersion, queryEndpointsOnNode } from './repo';
-import { decideNodeWrite, isDrained } from './state';
+import { getNode, putNodeIfVersion, queryEndpointsOnNode } from '../nodes/repo';
+import { decideNodeWrite, isDrained } from '../nodes/state';
+import type { NodeEvent } from '../pods/events';
+import { ContentionError, MAX_ATTEMPTS } from './optimistic-write';
 
-/** Optimistic-lock retries, per record, before the event goes back to the queue. */
-const MAX_ATTEMPTS = 8;
 /** Server records written at once by one sweep. */
 const SWEEP_CONCURRENCY = 16;
 /** Sweeps of one event, when newer node events keep arriving meanwhile. */
@@ -27,10 +25,6 @@ export type NodeApplyOutcome =
   | { outcome: 'applied' | 'current'; state: NodeItem['state']; attempts: number; sweep?: SweepResult }
   | { outcome: 'ignored'; reason: 'older'; attempts: number };
 
-export function lifecycleSettings(config: Deps['config']): LifecycleSettings {
-  return { heartbeatTimeoutMs: config.heartbeatTimeoutMs, retentionMs: config.retentionMs, availabilityShards: config.availabilityShards };
-}
-
 /**
  * Applies a node event: first the node's record (the newest event wins, conditional on the
  * version read), then, when the state changed or is `draining`, every game server of the node,
@@ -41,10 +35,13 @@ export function lifecycleSettings(config: Deps['config']): LifecycleSettings {
  * Why no server slips through, without transactions: both sides write first and read the other
  * side's record after. The drain writes the node record, then reads the node's servers; a game-
  * server event that creates a record (a new pod) writes it, then reads the node record again
- * (lib/events/apply.ts). Whichever writes last sees the other's write and fixes the server. An
+ * (apply-game-server.ts). Whichever writes last sees the other's write and fixes the server. An
  * existing record needs no re-read: the sweep writes it, so a concurrent event's versioned write
  * fails and is decided again. On AWS the index can lag behind by a moment, which could hide a pod
  * registered just before the drain from it; watchers repeat `draining`, and each repetition sweeps.
+ *
+ * Not on writeOptimistically (yet): a lost node write is retried at once, without the backoff,
+ * and a sweep's server write re-reads only the record it lost; moving them would change that.
  */
 export async function applyNodeEvent(deps: Deps, event: NodeEvent): Promise<NodeApplyOutcome> {
   const settings = lifecycleSettings(deps.config);

@@ -1,59 +1,8 @@
 import { z } from 'zod';
-import {
-  LegacyStatusMessageSchema,
-  StatusMessageV1Schema,
-  type LegacyStatusMessage,
-  type LifecycleEventName,
-  type NodeDrainReason,
-  type NodeEventName,
-} from '../../schemas/messages';
+import { LegacyStatusMessageSchema, StatusMessageV1Schema, type LegacyStatusMessage } from '../../schemas/messages';
 import { EndpointSchema } from '../../schemas/primitives';
+import type { LifecycleEvent, NodeEvent } from '../pods/events';
 import { parsePythonLiteral } from './python-literal';
-
-interface PodEventFields {
-  event: LifecycleEventName;
-  endpoint: string;
-  publicEndpoint?: string;
-  region: string;
-  node: string;
-  instanceId?: string;
-  lifecycle?: 'spot' | 'on-demand';
-  labels?: Record<string, string>;
-  podUid: string;
-  seq: number;
-  /** Epoch milliseconds. */
-  sentAt: number;
-  /** `legacy` pods never heartbeat, so freshness does not apply to them. */
-  source: 'v1' | 'legacy';
-}
-
-export interface GameServerLifecycleEvent extends PodEventFields {
-  kind: 'game-server';
-  group?: string;
-  capacity?: number;
-  players?: number;
-}
-
-export interface LoadBalancerLifecycleEvent extends PodEventFields {
-  kind: 'load-balancer';
-  targets?: string[];
-}
-
-export type LifecycleEvent = GameServerLifecycleEvent | LoadBalancerLifecycleEvent;
-
-/** A node-drain watcher's report about a whole node. */
-export interface NodeEvent {
-  kind: 'node';
-  event: NodeEventName;
-  node: string;
-  instanceId?: string;
-  region?: string;
-  reason?: NodeDrainReason;
-  watcher?: string;
-  /** Epoch milliseconds. */
-  sentAt: number;
-  seq: number;
-}
 
 /** Everything the status queue carries. */
 export type StatusEvent = LifecycleEvent | NodeEvent;

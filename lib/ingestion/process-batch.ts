@@ -1,8 +1,10 @@
 import type { Deps } from '../deps';
-import { applyNodeEvent } from '../nodes/drain';
+import { clampSentAt, normalizeStatusMessage, type StatusEvent } from '../messages/normalize';
 import { getNodes } from '../nodes/repo';
-import { applyLifecycleEvent, type NodeRecords } from './apply';
-import { clampSentAt, normalizeStatusMessage, type LifecycleEvent, type NodeEvent, type StatusEvent } from './normalize';
+import type { LifecycleEvent, NodeEvent } from '../pods/events';
+import type { NodeRecords } from './apply-game-server';
+import { applyLifecycleEvent } from './apply-lifecycle-event';
+import { applyNodeEvent } from './apply-node-event';
 
 export interface QueueMessage {
   messageId: string;
