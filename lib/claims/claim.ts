@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ClaimItem, GameServerItem } from '../../schemas/items';
+import { backoffDelay, sleep } from '../backoff';
 import type { Deps } from '../deps';
 import { DomainError, ErrorCodes, ServiceUnavailableError } from '../errors';
 import type { CandidateCache } from '../game-servers/candidates';
@@ -103,7 +104,7 @@ async function awaitConcurrentAttempt(deps: Deps, claimId: string, leaseEnd: num
     if (deps.clock() >= deadline) {
       throw new ServiceUnavailableError(`Claim ${claimId} is being made by a concurrent request; retry`);
     }
-    await new Promise((resolve) => setTimeout(resolve, CONCURRENT_ATTEMPT_POLL_MS * Math.min(2 ** poll, 8)));
+    await sleep(backoffDelay(poll + 1, { baseMs: CONCURRENT_ATTEMPT_POLL_MS, maxMs: 8 * CONCURRENT_ATTEMPT_POLL_MS, jitter: 'none' }));
   }
 }
 
@@ -153,7 +154,7 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
       // shortly before calling the pool empty.
       emptyRetries++;
       cache.invalidate(filter);
-      await new Promise((resolve) => setTimeout(resolve, EMPTY_RETRY_MS * 2 ** (emptyRetries - 1) * (0.5 + Math.random())));
+      await sleep(backoffDelay(emptyRetries, { baseMs: EMPTY_RETRY_MS, jitter: 'equal' }));
       continue;
     }
     if (!candidates) {

@@ -1,3 +1,5 @@
+import { backoffDelay, sleep } from '../backoff';
+
 /** Optimistic-lock retries before the event is handed back to the queue for a later attempt. */
 export const MAX_ATTEMPTS = 8;
 /**
@@ -6,7 +8,7 @@ export const MAX_ATTEMPTS = 8;
  */
 const CONTENTION_BACKOFF_MS = 5;
 
-const afterLostRace = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * CONTENTION_BACKOFF_MS * 2 ** (attempt - 1)));
+const afterLostRace = (attempt: number) => sleep(backoffDelay(attempt, { baseMs: CONTENTION_BACKOFF_MS, jitter: 'full' }));
 
 /** Too many concurrent writers on one record: the event goes back to the queue for a later attempt. */
 export class ContentionError extends Error {
