@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { claimGameServers, claimRequestHash, type ClaimRequest } from '../lib/claims/claim';
 import { singleFlight } from '../lib/single-flight';
 import { toClaim } from '../lib/claims/view';
@@ -16,7 +17,19 @@ export function makeHandler(deps: Deps) {
   const candidates = new CandidateCache(deps, { ttlMs: deps.config.candidateCacheMs });
   // Concurrent identical requests (same owner, claim id and request) share one attempt; any other
   // combination runs its own, so that it gets claim.mismatch, never another request's servers.
-  const claimOnce = singleFlight((_key: string, request: ClaimRequest) => claimGameServers(deps, candidates, request));
+  // Metrics once per claim run (not per request sharing it), here at the handler like the poller's.
+  const claimOnce = singleFlight(async (_key: string, request: ClaimRequest) => {
+    const started = deps.clock();
+    const outcome = await claimGameServers(deps, candidates, request);
+    if (outcome.kind === 'claimed') {
+      deps.metrics.addMetric('ClaimSucceeded', MetricUnit.Count, 1);
+      deps.metrics.addMetric('ClaimLatency', MetricUnit.Milliseconds, deps.clock() - started);
+    }
+    if (outcome.kind === 'none-available') deps.metrics.addMetric('ClaimNoneAvailable', MetricUnit.Count, 1);
+    if (outcome.stats.conflicts > 0) deps.metrics.addMetric('ClaimConflict', MetricUnit.Count, outcome.stats.conflicts);
+    if (outcome.stats.undoFailures > 0) deps.metrics.addMetric('ClaimUndoFailed', MetricUnit.Count, outcome.stats.undoFailures);
+    return outcome;
+  });
   const claimShared = (request: ClaimRequest) => claimOnce(JSON.stringify([request.owner, request.claimId, claimRequestHash(request)]), request);
   return httpHandler(deps, { roles: routeRoles('claim-gs'), body: ClaimRequestSchema }, async ({ body, caller }) => {
     const actor = actorOf(caller);

@@ -1,4 +1,6 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { setGameServerBusy } from '../lib/claims/claim';
+import { DomainError, ErrorCodes } from '../lib/errors';
 import { createDeps, type Deps } from '../lib/deps';
 import { toGameServer } from '../lib/game-servers/view';
 import { httpHandler } from '../lib/http';
@@ -17,7 +19,11 @@ export function makeHandler(deps: Deps) {
       owner: actor.principal,
       ...(body?.claimId ? { claimId: body.claimId } : {}),
       ...(body?.holdSeconds !== undefined ? { holdSeconds: body.holdSeconds } : {}),
+    }).catch((error: unknown) => {
+      if (error instanceof DomainError && error.code === ErrorCodes.gsNotAvailable) deps.metrics.addMetric('ClaimConflict', MetricUnit.Count, 1);
+      throw error;
     });
+    deps.metrics.addMetric('ClaimSucceeded', MetricUnit.Count, 1);
     const server = toGameServer(result.server, deps.clock(), actor);
     return {
       statusCode: 200,

@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ClaimItem, GameServerItem } from '../../schemas/items';
 import { backoffDelay, sleep } from '../backoff';
 import type { Deps } from '../deps';
@@ -24,11 +23,20 @@ export interface ClaimRequest extends ServerFilter {
   owner: string;
 }
 
-export type ClaimOutcome =
+/** What a claim cost on the way, for the caller's metrics. */
+export interface ClaimStats {
+  /** Attempts that lost a server to another claimer (each then tried other candidates). */
+  conflicts: number;
+  /** Servers of undone attempts whose release failed (their lease returns them). */
+  undoFailures: number;
+}
+
+export type ClaimOutcome = (
   | { kind: 'claimed'; claim: ClaimItem; servers: GameServerItem[]; attempts: number }
   /** The claim id was used before (a retry): the claim as it stands, never a second one. */
   | { kind: 'existing'; claim: ClaimItem; servers: GameServerItem[] }
-  | { kind: 'none-available'; reason: 'empty' | 'contention' };
+  | { kind: 'none-available'; reason: 'empty' | 'contention' }
+) & { stats: ClaimStats };
 
 /** Attempts (each a fresh candidate set) before a claimer under heavy contention gives up. */
 export const MAX_ATTEMPTS = 10;
@@ -82,12 +90,12 @@ function asClaimed(item: GameServerItem, claimId: string, attemptId: string, own
  * the claim id is another principal's (whatever the caller's role: a retry answers only its own
  * caller, and another principal learns nothing of the claim's servers).
  */
-async function answerExisting(deps: Deps, claim: ClaimItem, request: ClaimRequest, requestHash: string): Promise<ClaimOutcome> {
+async function answerExisting(deps: Deps, claim: ClaimItem, request: ClaimRequest, requestHash: string, stats: ClaimStats): Promise<ClaimOutcome> {
   if (claim.requestHash !== requestHash || (claim.owner !== undefined && claim.owner !== request.owner)) {
     throw new DomainError(ErrorCodes.claimMismatch, `Claim id ${claim.claimId} was already used for a different request`);
   }
   const servers = await getGameServers(deps, claim.endpoints);
-  return { kind: 'existing', claim, servers: claim.endpoints.flatMap((endpoint) => servers.get(endpoint) ?? []) };
+  return { kind: 'existing', claim, servers: claim.endpoints.flatMap((endpoint) => servers.get(endpoint) ?? []), stats };
 }
 
 /**
@@ -133,22 +141,23 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
   if (request.holdSeconds > deps.config.maxHoldSeconds) {
     throw new DomainError(ErrorCodes.holdTooLong, `holdSeconds may be at most ${deps.config.maxHoldSeconds}`);
   }
-  const started = deps.clock();
   const requestHash = claimRequestHash(request);
   const filter: ServerFilter = {
     ...(request.region !== undefined ? { region: request.region } : {}),
     ...(request.group !== undefined ? { group: request.group } : {}),
     ...(request.labels !== undefined ? { labels: request.labels } : {}),
   };
-  const release = (servers: GameServerItem[], attemptId: string) => undoAttempt(deps, request.claimId, attemptId, servers);
+  const stats: ClaimStats = { conflicts: 0, undoFailures: 0 };
+  const release = async (servers: GameServerItem[], attemptId: string) => {
+    stats.undoFailures += await undoAttempt(deps, request.claimId, attemptId, servers);
+  };
 
-  let conflicts = 0;
   let emptyRetries = 0;
   /** Lease end of a concurrent attempt of this claim id, seen on a server it holds. */
   let concurrentLeaseEnd: number | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const candidates = await cache.take(filter, request.count, request.distinctNodes);
-    if (!candidates && (conflicts > 0 || cache.holdsBack()) && emptyRetries < MAX_EMPTY_RETRIES) {
+    if (!candidates && (stats.conflicts > 0 || cache.holdsBack()) && emptyRetries < MAX_EMPTY_RETRIES) {
       // Under contention, servers are briefly held by attempts that are being undone (a pair
       // whose second server was lost) or by concurrent claims in this instance: look again
       // shortly before calling the pool empty.
@@ -163,14 +172,13 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
       const existing =
         (await getClaim(deps, request.claimId)) ??
         (concurrentLeaseEnd !== undefined ? await awaitConcurrentAttempt(deps, request.claimId, concurrentLeaseEnd) : undefined);
-      if (existing) return answerExisting(deps, existing, request, requestHash);
+      if (existing) return answerExisting(deps, existing, request, requestHash, stats);
       if (concurrentLeaseEnd !== undefined) {
         concurrentLeaseEnd = undefined; // that attempt gave up: its servers are back
         cache.invalidate(filter);
         continue;
       }
-      deps.metrics.addMetric('ClaimNoneAvailable', MetricUnit.Count, 1);
-      return { kind: 'none-available', reason: 'empty' };
+      return { kind: 'none-available', reason: 'empty', stats };
     }
 
     const attemptId = randomUUID();
@@ -210,15 +218,13 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
       // A failure here leaves the outcome unknown: the servers are kept (see above).
       const commit = await putClaimRecord(deps, claim);
       if (commit.kind === 'written') {
-        deps.metrics.addMetric('ClaimSucceeded', MetricUnit.Count, 1);
-        deps.metrics.addMetric('ClaimLatency', MetricUnit.Milliseconds, deps.clock() - started);
         deps.logger.info('gs claimed', { claimId: request.claimId, endpoints: claim.endpoints, attempt });
-        return { kind: 'claimed', claim, servers: candidates.map((c) => asClaimed(c, request.claimId, attemptId, request.owner, now, leaseExpiresAt)), attempts: attempt };
+        return { kind: 'claimed', claim, servers: candidates.map((c) => asClaimed(c, request.claimId, attemptId, request.owner, now, leaseExpiresAt)), attempts: attempt, stats };
       }
       // Another attempt of this claim id committed first; ours was never visible to anyone.
       await release(held, attemptId);
       cache.giveBack(held);
-      return answerExisting(deps, commit.existing, request, requestHash);
+      return answerExisting(deps, commit.existing, request, requestHash, stats);
     }
 
     // Not committed, so nobody was told of this attempt: undo it as a whole.
@@ -233,27 +239,25 @@ export async function claimGameServers(deps: Deps, cache: CandidateCache, reques
       }
     }
     // A server went to someone else (or to a concurrent attempt of this claim): the listing is stale.
-    conflicts++;
+    stats.conflicts++;
     cache.invalidate(filter);
-    deps.metrics.addMetric('ClaimConflict', MetricUnit.Count, 1);
   }
   const existing = await getClaim(deps, request.claimId);
-  if (existing) return answerExisting(deps, existing, request, requestHash);
-  deps.metrics.addMetric('ClaimNoneAvailable', MetricUnit.Count, 1);
-  return { kind: 'none-available', reason: 'contention' };
+  if (existing) return answerExisting(deps, existing, request, requestHash, stats);
+  return { kind: 'none-available', reason: 'contention', stats };
 }
 
 /**
  * Releases the servers an uncommitted attempt holds (each only if the attempt still holds it).
  * Best effort: a release that fails leaves the server to its lease, which returns it.
  */
-async function undoAttempt(deps: Deps, claimId: string, attemptId: string, servers: GameServerItem[]): Promise<void> {
+async function undoAttempt(deps: Deps, claimId: string, attemptId: string, servers: GameServerItem[]): Promise<number> {
   const results = await Promise.allSettled(servers.map((s) => releaseServer(deps, s.endpoint, claimId, deps.clock(), { attemptId })));
   const failed = results.filter((r) => r.status === 'rejected').length;
   if (failed > 0) {
     deps.logger.warn('claim attempt undo incomplete; its lease returns the servers', { claimId, attemptId, failed });
-    deps.metrics.addMetric('ClaimUndoFailed', MetricUnit.Count, failed);
   }
+  return failed;
 }
 
 export interface SetBusyRequest {
@@ -282,13 +286,11 @@ export async function setGameServerBusy(deps: Deps, request: SetBusyRequest): Pr
   const now = deps.clock();
   const result = await setServerBusy(deps, { endpoint: request.endpoint, claimId, owner: request.owner, now, holdExpiresAt: now + holdSeconds * 1000 });
   if (result.kind === 'busy') {
-    deps.metrics.addMetric('ClaimSucceeded', MetricUnit.Count, 1);
     deps.logger.info('gs set busy', { endpoint: request.endpoint, claimId });
     return { claimId, server: result.item };
   }
   const current = result.current;
   if (!current) throw new DomainError(ErrorCodes.gsNotFound, `Game server ${request.endpoint} not found`);
-  deps.metrics.addMetric('ClaimConflict', MetricUnit.Count, 1);
   const status = current.freshUntil <= now && effectiveStatus(current, now) === 'available' ? 'stale' : effectiveStatus(current, now);
   throw new DomainError(ErrorCodes.gsNotAvailable, `Game server ${request.endpoint} is not available (${status})`, { status });
 }
