@@ -1,4 +1,3 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { NEVER, type GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
 import { readInventoryFacts } from './availability-query';
@@ -30,29 +29,21 @@ export function summarizeInventory(facts: Facts, now: number): Inventory {
   return { total: facts.length, byStatus, byRegion, stale, generatedAt: new Date(now).toISOString() };
 }
 
-/** Available servers per region as CloudWatch metrics (EMF), for dashboards and scaling alarms. */
-function publishAvailability(deps: Deps, inventory: Inventory): void {
-  for (const [region, counts] of Object.entries(inventory.byRegion)) {
-    const metric = deps.metrics.singleMetric();
-    metric.addDimension('region', region);
-    metric.addMetric('AvailableServers', MetricUnit.Count, counts.available ?? 0);
-  }
-}
-
 /**
  * The inventory report, at most `maxAgeMs` old. Counting every server needs every record, so
  * this is the one read that grows with the table (Query over the pool-wide index, never a
  * Scan); it is cached per function instance and meant for dashboards and alarms, never for
- * the claim path.
+ * the claim path. `onFresh` sees each newly read report (the handler publishes metrics from it).
  */
-export function createInventoryReader(deps: Deps, maxAgeMs = 10_000) {
+export function createInventoryReader(deps: Deps, options: { maxAgeMs?: number; onFresh?: (inventory: Inventory) => void } = {}) {
+  const maxAgeMs = options.maxAgeMs ?? 10_000;
   let cached: { at: number; value: Promise<Inventory> } | undefined;
   return async (): Promise<Inventory> => {
     const now = deps.clock();
     if (!cached || now - cached.at > maxAgeMs) {
       const value = readInventoryFacts(deps).then((facts) => {
         const inventory = summarizeInventory(facts, now);
-        publishAvailability(deps, inventory);
+        options.onFresh?.(inventory);
         return inventory;
       });
       cached = { at: now, value };
