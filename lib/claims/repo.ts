@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, CancellationReason } from '@aws-sdk/client-dynamodb';
-import { ClaimItemSchema, GameServerItemSchema, type ClaimItem, type ClaimStatus, type GameServerItem } from '../../schemas/items';
+import { ClaimItemSchema, type ClaimItem, type ClaimStatus, type GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
 import { allOf, isConditionFailure, isTransactionCanceled, updateExpression, writeExpressions } from '../dynamo';
 import type { ServerTransition } from '../game-servers/claim-writes';
+import { parseGameServerItem } from '../game-servers/records';
 import { ownerClause, type Actor } from '../ownership';
 
 type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
@@ -118,7 +119,7 @@ export async function runClaimTransition(
       .filter(({ reason }) => reason?.Code === 'ConditionalCheckFailed')
       .map(({ endpoint, reason }) => {
         const current = reasonItem(reason);
-        return { endpoint, ...(current ? { current: GameServerItemSchema.parse(current) } : {}) };
+        return { endpoint, ...(current ? { current: parseGameServerItem(current) } : {}) };
       });
     if (changed.length > 0) return { kind: 'servers-changed', changed };
     throw error; // throttled or in conflict with another transaction: transient
