@@ -2,11 +2,12 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { claimGameServers, claimRequestHash, type ClaimRequest } from '../lib/claims/claim';
 import { singleFlight } from '../lib/single-flight';
 import { toClaim } from '../lib/claims/view';
+import { durationDefaults } from '../lib/config';
 import { createDeps, type Deps } from '../lib/deps';
 import { DomainError, ErrorCodes } from '../lib/errors';
 import { CandidateCache } from '../lib/game-servers/candidates';
 import { httpHandler } from '../lib/http';
-import { ClaimRequestSchema } from '../schemas/http';
+import { claimRequestSchema } from '../schemas/http';
 import { actorOf, routeRoles } from './roles';
 
 /** Seconds a caller is asked to wait when nothing suitable is available. */
@@ -31,19 +32,9 @@ export function makeHandler(deps: Deps) {
     return outcome;
   });
   const claimShared = (request: ClaimRequest) => claimOnce(JSON.stringify([request.owner, request.claimId, claimRequestHash(request)]), request);
-  return httpHandler(deps, { roles: routeRoles('claim-gs'), body: ClaimRequestSchema }, async ({ body, caller }) => {
+  return httpHandler(deps, { roles: routeRoles('claim-gs'), body: claimRequestSchema(durationDefaults(deps.config)) }, async ({ body, caller }) => {
     const actor = actorOf(caller);
-    const outcome = await claimShared({
-      claimId: body.claimId,
-      count: body.count,
-      ...(body.region !== undefined ? { region: body.region } : {}),
-      ...(body.group !== undefined ? { group: body.group } : {}),
-      ...(body.labels !== undefined ? { labels: body.labels } : {}),
-      distinctNodes: body.distinctNodes ?? body.count > 1,
-      leaseSeconds: body.leaseSeconds ?? deps.config.defaultLeaseSeconds,
-      holdSeconds: body.holdSeconds ?? deps.config.defaultHoldSeconds,
-      owner: actor.principal,
-    });
+    const outcome = await claimShared({ ...body, owner: actor.principal });
     if (outcome.kind === 'none-available') {
       throw new DomainError(
         ErrorCodes.gsNoneAvailable,

@@ -1,10 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { setGameServerBusy } from '../lib/claims/claim';
 import { DomainError, ErrorCodes } from '../lib/errors';
+import { durationDefaults } from '../lib/config';
 import { createDeps, type Deps } from '../lib/deps';
 import { toGameServer } from '../lib/game-servers/view';
 import { httpHandler } from '../lib/http';
-import { EndpointParamsSchema, SetBusyBodySchema } from '../schemas/http';
+import { EndpointParamsSchema, setBusyBodySchema } from '../schemas/http';
 import { actorOf, routeRoles } from './roles';
 
 /**
@@ -12,13 +13,12 @@ import { actorOf, routeRoles } from './roles';
  * runs out, atomically and idempotently (the same claimId again renews the hold).
  */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: routeRoles('set-gs-busy'), params: EndpointParamsSchema, body: SetBusyBodySchema }, async ({ params, body, caller }) => {
+  return httpHandler(deps, { roles: routeRoles('set-gs-busy'), params: EndpointParamsSchema, body: setBusyBodySchema(durationDefaults(deps.config)) }, async ({ params, body, caller }) => {
     const actor = actorOf(caller);
     const result = await setGameServerBusy(deps, {
       endpoint: params.endpoint,
       owner: actor.principal,
-      ...(body?.claimId ? { claimId: body.claimId } : {}),
-      ...(body?.holdSeconds !== undefined ? { holdSeconds: body.holdSeconds } : {}),
+      ...body,
     }).catch((error: unknown) => {
       if (error instanceof DomainError && error.code === ErrorCodes.gsNotAvailable) deps.metrics.addMetric('ClaimConflict', MetricUnit.Count, 1);
       throw error;

@@ -1,3 +1,4 @@
+import type { DurationDefaults } from '../schemas/http';
 import { z } from 'zod';
 import resources from '../infra/resources.cjs';
 
@@ -128,4 +129,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(e.IAM_PRINCIPALS ? { iamPrincipals: e.IAM_PRINCIPALS } : {}),
     },
   };
+}
+
+/** The lease and hold a request gets when it names none (the request schemas apply them). */
+export function durationDefaults(config: Pick<Config, 'defaultLeaseSeconds' | 'defaultHoldSeconds'>): DurationDefaults {
+  return { leaseSeconds: config.defaultLeaseSeconds, holdSeconds: config.defaultHoldSeconds };
 }

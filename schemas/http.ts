@@ -133,9 +133,36 @@ export const ClaimRequestSchema = z
     leaseSeconds: z.number().int().min(1).max(3600).optional(),
     holdSeconds: HoldSecondsSchema.optional(),
   });
-export type ClaimRequestBody = z.infer<typeof ClaimRequestSchema>;
 /** POST /claim-gs as a caller sends it (defaults not applied yet): the contract the pod clients share. */
 export type ClaimRequestInput = z.input<typeof ClaimRequestSchema>;
+
+/** The durations a deployment applies when a request names none (DEFAULT_LEASE_SECONDS, DEFAULT_HOLD_SECONDS). */
+export interface DurationDefaults {
+  leaseSeconds: number;
+  holdSeconds: number;
+}
+
+/**
+ * POST /claim-gs with every default applied, where the handlers validate it: one server, distinct
+ * nodes for a group of several, the deployment's lease and hold. The OpenAPI document shows
+ * ClaimRequestSchema, whose deployment-dependent defaults are described in words.
+ */
+export function claimRequestSchema(defaults: DurationDefaults) {
+  return ClaimRequestSchema.transform((body) => ({
+    ...body,
+    distinctNodes: body.distinctNodes ?? body.count > 1,
+    leaseSeconds: body.leaseSeconds ?? defaults.leaseSeconds,
+    holdSeconds: body.holdSeconds ?? defaults.holdSeconds,
+  }));
+}
+
+/** POST /set-gs-busy/{endpoint} with the deployment's hold applied when the body names none. */
+export function setBusyBodySchema(defaults: Pick<DurationDefaults, 'holdSeconds'>) {
+  return SetBusyBodySchema.transform((body) => ({
+    ...(body?.claimId !== undefined ? { claimId: body.claimId } : {}),
+    holdSeconds: body?.holdSeconds ?? defaults.holdSeconds,
+  }));
+}
 
 export const LoadBalancerQuerySchema = z.strictObject({
   region: RegionSchema.optional(),

@@ -263,7 +263,7 @@ async function undoAttempt(deps: Deps, claimId: string, attemptId: string, serve
 export interface SetBusyRequest {
   endpoint: string;
   claimId?: string;
-  holdSeconds?: number;
+  holdSeconds: number;
   /** The principal making the hold: the hold belongs to it. */
   owner: string;
 }
@@ -278,7 +278,7 @@ export interface SetBusyRequest {
  * claimed, busy, draining, stale or terminated).
  */
 export async function setGameServerBusy(deps: Deps, request: SetBusyRequest): Promise<{ claimId: string; server: GameServerItem }> {
-  const holdSeconds = request.holdSeconds ?? deps.config.defaultHoldSeconds;
+  const { holdSeconds } = request;
   if (holdSeconds > deps.config.maxHoldSeconds) {
     throw new DomainError(ErrorCodes.holdTooLong, `holdSeconds may be at most ${deps.config.maxHoldSeconds}`);
   }
