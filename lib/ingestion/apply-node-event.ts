@@ -5,7 +5,7 @@ import { getGameServer, getGameServers, putGameServerIfVersion } from '../game-s
 import { getNode, putNodeIfVersion, queryEndpointsOnNode } from '../nodes/repo';
 import { decideNodeWrite, isDrained } from '../nodes/state';
 import type { NodeEvent } from '../pods/events';
-import { ContentionError, MAX_ATTEMPTS } from './optimistic-write';
+import { ContentionError, writeOptimistically } from './optimistic-write';
 
 /** Server records written at once by one sweep. */
 const SWEEP_CONCURRENCY = 16;
@@ -39,31 +39,40 @@ export type NodeApplyOutcome =
  * existing record needs no re-read: the sweep writes it, so a concurrent event's versioned write
  * fails and is decided again. On AWS the index can lag behind by a moment, which could hide a pod
  * registered just before the drain from it; watchers repeat `draining`, and each repetition sweeps.
- *
- * Not on writeOptimistically (yet): a lost node write is retried at once, without the backoff,
- * and a sweep's server write re-reads only the record it lost; moving them would change that.
  */
 export async function applyNodeEvent(deps: Deps, event: NodeEvent): Promise<NodeApplyOutcome> {
   const settings = lifecycleSettings(deps.config);
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const stored = await getNode(deps, event.node);
-    const decision = decideNodeWrite(stored, event, deps.clock(), settings);
-    if (decision.kind === 'ignore') return { outcome: 'ignored', reason: 'older', attempts: attempt };
-    let record: NodeItem;
-    if (decision.kind === 'write') {
-      if ((await putNodeIfVersion(deps, decision.item, stored?.version)) === 'conflict') continue;
-      record = decision.item;
-    } else {
-      record = stored!;
-    }
-    const outcome = decision.kind === 'write' ? 'applied' : 'current';
-    if (!decision.sweep) return { outcome, state: record.state, attempts: attempt };
-    const sweep = await sweepNode(deps, record);
-    deps.logger.info('node swept', { node: record.node, state: record.state, ...sweep });
-    return { outcome, state: record.state, attempts: attempt, sweep };
-  }
-  throw new ContentionError(`gave up on node ${event.node} after ${MAX_ATTEMPTS} conflicting writes`);
+  let attempts = 0;
+  const decided = await writeOptimistically<NodeItem | undefined, NodeStep>({
+    subject: `node ${event.node}`,
+    read: () => getNode(deps, event.node),
+    decide: (stored, attempt) => {
+      attempts = attempt;
+      const decision = decideNodeWrite(stored, event, deps.clock(), settings);
+      switch (decision.kind) {
+        case 'ignore':
+          return { kind: 'done', result: { outcome: 'ignored' } };
+        case 'current':
+          return { kind: 'done', result: { outcome: 'current', record: stored!, sweep: decision.sweep } };
+        case 'write':
+          return {
+            kind: 'put',
+            put: () => putNodeIfVersion(deps, decision.item, stored?.version),
+            written: () => ({ outcome: 'applied', record: decision.item, sweep: decision.sweep }),
+          };
+      }
+    },
+  });
+  if (decided.outcome === 'ignored') return { outcome: 'ignored', reason: 'older', attempts };
+  const { outcome, record } = decided;
+  if (!decided.sweep) return { outcome, state: record.state, attempts };
+  const sweep = await sweepNode(deps, record);
+  deps.logger.info('node swept', { node: record.node, state: record.state, ...sweep });
+  return { outcome, state: record.state, attempts, sweep };
 }
+
+/** What the node record's write decided: nothing (an older event), or the record to sweep by. */
+type NodeStep = { outcome: 'ignored' } | { outcome: 'applied' | 'current'; record: NodeItem; sweep: boolean };
 
 /**
  * Brings every server of the node in line with the node record: drained -> draining, un-drained
@@ -76,23 +85,22 @@ export async function sweepNode(deps: Deps, record: NodeItem): Promise<SweepResu
   const result: SweepResult = { changed: 0, unchanged: 0, sweeps: 0 };
   let node: NodeItem | undefined = record;
 
+  // One server, on the same optimistic lock as pod events: the record the batch read first, then
+  // a fresh read after each lost race. The index may be behind: a record that names another node
+  // now is not ours to change.
   const settle = async (name: string, drained: boolean, found: GameServerItem) => {
-    let current: GameServerItem | undefined = found;
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      // The index may be behind: a record that names another node now is not ours to change.
-      if (!current || current.node !== name) return;
-      const decision = decideNodeConditionWrite(current, { drained }, deps.clock(), settings);
-      if (decision.kind === 'ignore') {
-        result.unchanged++;
-        return;
-      }
-      if ((await putGameServerIfVersion(deps, decision.item, current.version)) === 'written') {
-        result.changed++;
-        return;
-      }
-      current = await getGameServer(deps, current.endpoint);
-    }
-    throw new ContentionError(`gave up on ${found.endpoint} while sweeping node ${name}`);
+    let read = 0;
+    const settled = await writeOptimistically<GameServerItem | undefined, 'changed' | 'unchanged' | 'moved'>({
+      subject: `${found.endpoint} while sweeping node ${name}`,
+      read: async () => (read++ === 0 ? found : getGameServer(deps, found.endpoint)),
+      decide: (current) => {
+        if (!current || current.node !== name) return { kind: 'done', result: 'moved' };
+        const decision = decideNodeConditionWrite(current, { drained }, deps.clock(), settings);
+        if (decision.kind === 'ignore') return { kind: 'done', result: 'unchanged' };
+        return { kind: 'put', put: () => putGameServerIfVersion(deps, decision.item, current.version), written: () => 'changed' };
+      },
+    });
+    if (settled !== 'moved') result[settled]++;
   };
 
   while (result.sweeps < MAX_SWEEPS) {
