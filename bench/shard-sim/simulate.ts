@@ -2,7 +2,7 @@
 // the availability index split into shards by the real shardOf() hash, GSI propagation lag and
 // lost races.
 import { shardOf } from '../../lib/game-servers/availability-keys';
-import { Rng } from '../../scripts/chaos/rng';
+import { Rng } from '../../testkit/rng';
 import { CLAIM_WRU, LOST_RACE_WRU, rruForQuery } from './capacity';
 import { Heap } from './heap';
 import { CACHE_TTL_MS, CLAIM_MAX_ATTEMPTS, CURRENT_PAGE, LIST_SIZE, PROPOSED_PAGE } from './model';

@@ -8,6 +8,7 @@
  * expressible), and http.Server owns the connection (keep-alive, its own error responses) and
  * aborts a request whose client has gone, which is exactly the late write we want delivered.
  */
+import { mulberry32 } from '../../testkit/rng';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -133,18 +134,6 @@ export type FaultPlan =
 interface ActiveRule {
   rule: InjectRule;
   remaining: number;
-}
-
-/** mulberry32: a tiny seeded PRNG, uniform on [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const PASS: FaultPlan = { kind: 'forward', delayMs: null, resetAfter: false };

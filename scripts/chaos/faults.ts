@@ -1,7 +1,8 @@
 import type { FaultProfile, FaultProxy, InjectRule } from './fault-proxy';
 import type { PollerSupervisor } from './poller-supervisor';
 import { MAX_INJECTED_DELAY_MS } from './profiles';
-import { sleep, type Rng } from './rng';
+import { sleep } from '../../lib/backoff';
+import { type Rng } from '../../testkit/rng';
 
 export const PHASES = ['latency', 'reset-before', 'reset-after', 'blackhole', 'outage', 'mix'] as const;
 export type Phase = (typeof PHASES)[number];

@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { sleep } from './rng';
+import { sleep } from '../../lib/backoff';
 import { stopProcess } from '../local/services';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

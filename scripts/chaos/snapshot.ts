@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { sleep } from './rng';
+import { sleep } from '../../lib/backoff';
 import type { ClaimRecord, Delivery, DrainOutcome, ServerRecord, Snapshot } from './types';
 
 async function scanAll(ddb: DynamoDBDocumentClient, table: string): Promise<Record<string, unknown>[]> {

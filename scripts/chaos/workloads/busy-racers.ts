@@ -1,5 +1,5 @@
 import { LONG_HOLD_SECONDS } from '../profiles';
-import { sleep } from '../rng';
+import { sleep } from '../../../lib/backoff';
 import { untilAnswered, type ClientContext } from './client';
 
 export interface RacerOptions {

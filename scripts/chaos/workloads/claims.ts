@@ -1,6 +1,6 @@
 import { errorCode } from '../history';
 import { LEASE_SECONDS, LONG_HOLD_SECONDS } from '../profiles';
-import { sleep } from '../rng';
+import { sleep } from '../../../lib/backoff';
 import { untilAnswered, type ClientContext } from './client';
 import { CLAIM_POOLS, LEGACY_POOL_GROUP, LEGACY_REGION } from './fleet';
 

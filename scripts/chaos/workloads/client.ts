@@ -1,5 +1,6 @@
 import { isRetryable, type ApiCall, type ChaosApi } from '../history';
-import { sleep, type Rng } from '../rng';
+import { sleep } from '../../../lib/backoff';
+import { type Rng } from '../../../testkit/rng';
 import type { HistoryEntry } from '../types';
 
 /** What the API under test supports (probed at start: the contract is being finalised). */

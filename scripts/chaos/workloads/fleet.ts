@@ -2,7 +2,8 @@ import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { EventSequence, gameServerMessage, generationUid } from '../../../clients/lib/events';
 import type { LifecycleEventName } from '../../../schemas/messages';
 import type { ChaosProfile } from '../profiles';
-import { sleep, type Rng } from '../rng';
+import { sleep } from '../../../lib/backoff';
+import { type Rng } from '../../../testkit/rng';
 import type { OutgoingMessage, StatusQueue } from '../status-queue';
 import type { MessageReason } from '../types';
 

@@ -1,5 +1,5 @@
 import { LEASE_SECONDS, LONG_HOLD_SECONDS } from '../profiles';
-import { sleep } from '../rng';
+import { sleep } from '../../../lib/backoff';
 import type { StatusQueue } from '../status-queue';
 import { untilAnswered, type ClientContext } from './client';
 import { LEGACY_REGION, type LegacyServer } from './fleet';

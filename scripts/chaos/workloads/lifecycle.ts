@@ -1,4 +1,5 @@
-import { sleep, type Rng } from '../rng';
+import { sleep } from '../../../lib/backoff';
+import { type Rng } from '../../../testkit/rng';
 import type { OutgoingMessage, StatusQueue } from '../status-queue';
 import { newPod, podEvent, withQueueFaults, type Fleet, type QueueFaultRates, type V1Server } from './fleet';
 

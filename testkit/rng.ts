@@ -1,4 +1,16 @@
-import { mulberry32 } from './fault-proxy';
+// Seeded randomness shared by the tests, the bench and the fault suite: the same seed draws the
+// same plan everywhere.
+/** mulberry32: a tiny seeded PRNG, uniform on [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 /** A seeded source of randomness for the workloads (the same seed draws the same plan). */
 export class Rng {
@@ -44,5 +56,3 @@ export class Rng {
     return copy;
   }
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
