@@ -1,7 +1,7 @@
 /**
  * Codes callers may branch on: what the domain (claims, game servers) refuses, and why. The
  * domain knows nothing of HTTP; the HTTP boundary maps each code to a status in one table
- * (lib/http.ts DOMAIN_STATUS), as the Agones allocator maps its sentinel errors in one place.
+ * (lib/http/errors.ts DOMAIN_STATUS), as the Agones allocator maps its sentinel errors in one place.
  */
 export const ErrorCodes = {
   gsNotFound: 'gs.not_found',
