@@ -7,8 +7,9 @@ import { createDeps, type Deps } from '../lib/deps';
 import { DomainError, ErrorCodes } from '../lib/errors';
 import { CandidateCache } from '../lib/game-servers/candidates';
 import { httpHandler } from '../lib/http';
+import { routeSpec } from '../lib/http/routes';
 import { claimRequestSchema } from '../schemas/http';
-import { actorOf, routeRoles } from './roles';
+import { actorOf } from './actor';
 
 /** Seconds a caller is asked to wait when nothing suitable is available. */
 const RETRY_AFTER_SECONDS = 2;
@@ -32,7 +33,7 @@ export function makeHandler(deps: Deps) {
     return outcome;
   });
   const claimShared = (request: ClaimRequest) => claimOnce(JSON.stringify([request.owner, request.claimId, claimRequestHash(request)]), request);
-  return httpHandler(deps, { roles: routeRoles('claim-gs'), body: claimRequestSchema(durationDefaults(deps.config)) }, async ({ body, caller }) => {
+  return httpHandler(deps, { ...routeSpec('claim-gs'), body: claimRequestSchema(durationDefaults(deps.config)) }, async ({ body, caller }) => {
     const actor = actorOf(caller);
     const outcome = await claimShared({ ...body, owner: actor.principal });
     if (outcome.kind === 'none-available') {

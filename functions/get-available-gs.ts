@@ -2,12 +2,12 @@ import { createDeps, type Deps } from '../lib/deps';
 import { listAvailableGameServers } from '../lib/game-servers/list';
 import { toGameServer } from '../lib/game-servers/view';
 import { httpHandler } from '../lib/http';
-import { ListQuerySchema } from '../schemas/http';
-import { actorOf, routeRoles } from './roles';
+import { routeSpec } from '../lib/http/routes';
+import { actorOf } from './actor';
 
 /** GET /get-available-gs?region=&group=&limit=&distinctNodes=&label.<k>=<v> */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: routeRoles('get-available-gs'), query: ListQuerySchema }, async ({ query, caller }) => {
+  return httpHandler(deps, routeSpec('get-available-gs'), async ({ query, caller }) => {
     const now = deps.clock();
     const items = await listAvailableGameServers(deps, query, now);
     return { statusCode: 200, body: { servers: items.map((item) => toGameServer(item, now, actorOf(caller))) } };

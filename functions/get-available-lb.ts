@@ -1,13 +1,12 @@
 import { createDeps, type Deps } from '../lib/deps';
 import { toLoadBalancer } from '../lib/load-balancers/view';
 import { httpHandler } from '../lib/http';
+import { routeSpec } from '../lib/http/routes';
 import { queryActiveLoadBalancers } from '../lib/load-balancers/repo';
-import { LoadBalancerQuerySchema } from '../schemas/http';
-import { routeRoles } from './roles';
 
 /** GET /get-available-lb?region=&limit= : active, heartbeating load balancers. */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: routeRoles('get-available-lb'), query: LoadBalancerQuerySchema }, async ({ query }) => {
+  return httpHandler(deps, routeSpec('get-available-lb'), async ({ query }) => {
     const items = await queryActiveLoadBalancers(deps, { ...query, now: deps.clock() });
     return { statusCode: 200, body: { loadBalancers: items.map(toLoadBalancer) } };
   });

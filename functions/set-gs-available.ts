@@ -2,15 +2,15 @@ import { releaseBusyServer } from '../lib/claims/claim';
 import { createDeps, type Deps } from '../lib/deps';
 import { toGameServer } from '../lib/game-servers/view';
 import { httpHandler } from '../lib/http';
-import { EndpointParamsSchema, SetAvailableBodySchema } from '../schemas/http';
-import { actorOf, routeRoles } from './roles';
+import { routeSpec } from '../lib/http/routes';
+import { actorOf } from './actor';
 
 /**
  * POST /set-gs-available/{endpoint} {claimId}: the counterpart of set-gs-busy. The server returns
  * to the pool if that claim still holds it; otherwise nothing changes (`released: false`).
  */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: routeRoles('set-gs-available'), params: EndpointParamsSchema, body: SetAvailableBodySchema }, async ({ params, body, caller }) => {
+  return httpHandler(deps, routeSpec('set-gs-available'), async ({ params, body, caller }) => {
     const actor = actorOf(caller);
     const result = await releaseBusyServer(deps, params.endpoint, body.claimId, actor);
     return {

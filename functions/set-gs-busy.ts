@@ -5,15 +5,16 @@ import { durationDefaults } from '../lib/config';
 import { createDeps, type Deps } from '../lib/deps';
 import { toGameServer } from '../lib/game-servers/view';
 import { httpHandler } from '../lib/http';
-import { EndpointParamsSchema, setBusyBodySchema } from '../schemas/http';
-import { actorOf, routeRoles } from './roles';
+import { routeSpec } from '../lib/http/routes';
+import { setBusyBodySchema } from '../schemas/http';
+import { actorOf } from './actor';
 
 /**
  * POST /set-gs-busy/{endpoint} {claimId?, holdSeconds?}: an available server -> busy until the hold
  * runs out, atomically and idempotently (the same claimId again renews the hold).
  */
 export function makeHandler(deps: Deps) {
-  return httpHandler(deps, { roles: routeRoles('set-gs-busy'), params: EndpointParamsSchema, body: setBusyBodySchema(durationDefaults(deps.config)) }, async ({ params, body, caller }) => {
+  return httpHandler(deps, { ...routeSpec('set-gs-busy'), body: setBusyBodySchema(durationDefaults(deps.config)) }, async ({ params, body, caller }) => {
     const actor = actorOf(caller);
     const result = await setGameServerBusy(deps, {
       endpoint: params.endpoint,

@@ -1,8 +1,10 @@
 // The function catalogue, the one route registry: one entry per Lambda, with its trigger, who may
 // call it and the table access it needs. Generated from it: serverless.yml's `functions` and
 // per-function IAM roles (infra/serverless-functions.cjs), the local HTTP server's routes
-// (scripts/local/http-server.ts), each handler's roles (functions/roles.ts routeRoles) and the
-// OpenAPI paths (lib/openapi.ts, which adds the schemas per route name). Add a route here once.
+// (scripts/local/http-server.ts), each handler's roles (lib/http/routes.ts routeSpec) and the
+// OpenAPI paths (lib/http/openapi.ts). Add a route here once, and its request and response schemas
+// under the same name in lib/http/routes.ts ROUTE_SCHEMAS (the typed half; a test holds the two
+// halves to the same names).
 // Plain CommonJS: serverless.yml reads it at package time without a TypeScript loader; its types
 // are in infra/functions.d.cts.
 'use strict';

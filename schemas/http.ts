@@ -60,6 +60,20 @@ export const ClaimSchema = z
   });
 export type Claim = z.infer<typeof ClaimSchema>;
 
+/** POST /claim-gs: the claim, and whether this was an earlier request's result (the same claim id again). */
+export const ClaimResultSchema = ClaimSchema.extend({
+  replayed: z.boolean().describe('True when the claim id was used before: the claim as it stands, never a second one'),
+});
+
+export const HealthSchema = z.object({ status: z.literal('ok') });
+export const ServerListSchema = z.object({ servers: z.array(GameServerSchema) });
+export const LoadBalancerListSchema = z.object({ loadBalancers: z.array(LoadBalancerSchema) });
+export const SetBusyResultSchema = z.object({ server: GameServerSchema, claimId: z.string(), holdExpiresAt: z.iso.datetime() });
+export const SetAvailableResultSchema = z.object({
+  released: z.boolean().describe('False when the claim id held nothing (already released, never held, or held by another principal)'),
+  server: GameServerSchema,
+});
+
 export const ErrorSchema = z
   .object({
     error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),

@@ -12,6 +12,8 @@ import { gsEvent, lbEvent } from '../fixtures/events';
 import { API_KEYS_ENV, KEYS, invoke } from '../fixtures/http';
 import { registerFleet } from '../fixtures/servers';
 import { createTestStack, manualClock, type TestStack } from '../setup/stack';
+import { HTTP_ROUTE_NAMES, ROUTE_SCHEMAS, type RouteName } from '../../lib/http/routes';
+import { loadRoutes } from '../../scripts/local/http-server';
 
 const clock = manualClock();
 let t: TestStack;
@@ -156,5 +158,44 @@ describe('GET /openapi.json and /health', () => {
 
   it('health answers without a key', async () => {
     expect(await invoke(makeHealth(t.deps), { route: '/health', key: null })).toMatchObject({ status: 200, body: { status: 'ok' } });
+  });
+});
+
+describe('the response schemas of the route registry (lib/http/routes.ts), which the OpenAPI document publishes', () => {
+  it('describe every route\'s real 200 answers: one call per route, each body accepted by its schema', async () => {
+    const handlers = Object.fromEntries((await loadRoutes(t.deps)).map((route) => [route.functionName, route.handler]));
+    const [first, second] = await registerFleet(t.deps, { count: 2, region: 'schema-check', group: 'sc', subnet: 9 });
+    await applyLifecycleEvent(t.deps, lbEvent({ endpoint: 'lb-s.example.com:41000', region: 'schema-check', podUid: 's', sentAt: clock() }));
+    const claimPath = { claimId: 'schema-claim' };
+    const calls: Array<[RouteName, Parameters<typeof invoke>[1]]> = [
+      ['health', { route: '/health', key: null }],
+      ['get-available-gs', { route: '/get-available-gs', query: { region: 'schema-check' } }],
+      ['get-gs', { route: '/gs/{endpoint}', pathParameters: { endpoint: first! } }],
+      ['get-available-lb', { route: '/get-available-lb', query: { region: 'schema-check' } }],
+      ['inventory', { route: '/inventory' }],
+      ['openapi', { route: '/openapi.json' }],
+      ['claim-gs', { method: 'POST', route: '/claim-gs', body: { claimId: 'schema-claim', region: 'schema-check', group: 'sc' } }],
+      ['get-claim', { route: '/claims/{claimId}', pathParameters: claimPath }],
+      ['confirm-claim', { method: 'POST', route: '/claims/{claimId}/confirm', pathParameters: claimPath }],
+      ['renew-claim', { method: 'POST', route: '/claims/{claimId}/renew', pathParameters: claimPath, body: { seconds: 60 } }],
+      ['release-claim', { method: 'POST', route: '/claims/{claimId}/release', pathParameters: claimPath }],
+      ['set-gs-busy', { method: 'POST', route: '/set-gs-busy/{endpoint}', pathParameters: { endpoint: second! }, body: { claimId: 'schema-hold' } }],
+      ['set-gs-available', { method: 'POST', route: '/set-gs-available/{endpoint}', pathParameters: { endpoint: second! }, body: { claimId: 'schema-hold' } }],
+    ];
+    expect(calls.map(([name]) => name).sort()).toEqual([...HTTP_ROUTE_NAMES].sort());
+    const refused: string[] = [];
+    for (const [name, request] of calls) {
+      const response = await invoke(handlers[name]!, request);
+      expect(`${name}: ${response.status}`).toBe(`${name}: 200`);
+      const schema = (ROUTE_SCHEMAS[name] as { response?: import('zod').ZodType }).response;
+      const parsed = schema?.safeParse(response.body);
+      if (parsed && !parsed.success) refused.push(`${name}: ${parsed.error.message}`);
+    }
+    expect(refused).toEqual([]);
+  });
+
+  it('a schema refuses an answer that breaks it (the check above can fail)', () => {
+    expect(ROUTE_SCHEMAS['set-gs-available'].response.safeParse({ released: 'yes' }).success).toBe(false);
+    expect(ROUTE_SCHEMAS['claim-gs'].response.safeParse({ claimId: 'c', status: 'leased', servers: [], leaseExpiresAt: 'soon', expired: false, holdSeconds: 1, createdAt: new Date(0).toISOString(), replayed: false }).success).toBe(false);
   });
 });

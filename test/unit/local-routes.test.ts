@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import catalogue from '../../infra/functions.cjs';
-import { routeRoles } from '../../functions/roles';
+import { HTTP_ROUTE_NAMES, ROUTE_SCHEMAS, routeRoles, routeSpec, type RouteName } from '../../lib/http/routes';
+import { EndpointParamsSchema, SetBusyBodySchema } from '../../schemas/http';
 import { compileRoute } from '../../scripts/local/http-server';
 
 describe('compileRoute (local API server)', () => {
@@ -32,7 +33,17 @@ describe('compileRoute (local API server)', () => {
     expect(routeRoles('health')).toBe('public');
     expect(routeRoles('get-gs')).toEqual(['matchmaker', 'load-balancer', 'reader', 'admin']);
     expect(routeRoles('claim-gs')).toEqual(['matchmaker', 'load-balancer', 'admin']);
-    expect(() => routeRoles('status-poller')).toThrow(/no HTTP route named status-poller/);
-    expect(() => routeRoles('claim-gss')).toThrow(/no HTTP route named claim-gss/);
+    expect(() => routeRoles('status-poller' as RouteName)).toThrow(/no HTTP route named status-poller/);
+    expect(() => routeRoles('claim-gss' as RouteName)).toThrow(/no HTTP route named claim-gss/);
+  });
+
+  it('has request and response schemas for exactly the registry\'s HTTP routes', () => {
+    expect(Object.keys(ROUTE_SCHEMAS).sort()).toEqual([...HTTP_ROUTE_NAMES].sort());
+    expect(HTTP_ROUTE_NAMES).toHaveLength(13);
+  });
+
+  it('gives a handler its roles and request schemas, never its response schema', () => {
+    expect(routeSpec('set-gs-busy')).toEqual({ roles: ['matchmaker', 'load-balancer', 'admin'], params: EndpointParamsSchema, body: SetBusyBodySchema });
+    expect(routeSpec('health')).toEqual({ roles: 'public' });
   });
 });
