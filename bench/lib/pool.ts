@@ -3,6 +3,7 @@ import type { Config } from '../../lib/config';
 import type { GameServerLifecycleEvent } from '../../lib/pods/events';
 import { decideGameServerWrite, lifecycleSettings } from '../../lib/game-servers/lifecycle';
 import type { GameServerItem } from '../../schemas/items';
+import { backoffDelay, sleep } from '../../lib/backoff';
 
 export const BENCH_REGION = 'us-west';
 
@@ -61,7 +62,7 @@ export async function batchPut(admin: DynamoDBDocumentClient, table: string, ite
     while (next < chunks.length) {
       let requests: Array<{ PutRequest: { Item: Record<string, unknown> } }> | undefined = chunks[next++]!.map((Item) => ({ PutRequest: { Item } }));
       for (let attempt = 0; requests && requests.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+        if (attempt > 0) await sleep(backoffDelay(attempt + 1, { baseMs: 20, maxMs: 1000, jitter: 'none' }));
         const result = await admin.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
         requests = result.UnprocessedItems?.[table] as typeof requests;
       }

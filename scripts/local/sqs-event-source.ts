@@ -7,6 +7,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { lambdaContext } from './lambda-context';
+import { sleep } from '../../lib/backoff';
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
@@ -62,7 +63,7 @@ export function startSqsEventSource(options: EventSourceOptions): { stop(): Prom
       } catch (error) {
         if (!running) return;
         options.onBatch?.({ size: 0, failed: 0, error });
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
         continue;
       }
       if (messages.length === 0) continue;
