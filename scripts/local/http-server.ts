@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import catalogue from '../../infra/functions.cjs';
 import type { Deps } from '../../lib/deps';
+import { FunctionInstances } from './function-instances';
 import { lambdaContext } from './lambda-context';
 
 type HttpLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -13,8 +14,23 @@ interface Route {
   pattern: RegExp;
   names: string[];
   functionName: string;
+  /** Invokes the function as Lambda does: on an idle instance, or a new one (FunctionInstances). */
   handler: HttpLambda;
+  instances: FunctionInstances<APIGatewayProxyEventV2, Context, APIGatewayProxyStructuredResultV2>;
 }
+
+export interface InstanceOptions {
+  /** Instances per function at most (its concurrency limit); past it, requests wait. Default DEFAULT_MAX_INSTANCES. */
+  maxInstances?: number;
+  /**
+   * The deps of a new instance (a cold start). Default: the server's own deps object, whose
+   * DynamoDB client, logger and metrics the instances share; their caches are their own either way.
+   */
+  instanceDeps?: () => Deps;
+}
+
+/** Instances per function at most, by default: far above what one machine's claimers need at once. */
+export const DEFAULT_MAX_INSTANCES = 128;
 
 /** Largest request the local server accepts (API Gateway's own limit is 10 MB; handlers cap bodies lower). */
 const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -34,20 +50,27 @@ export function compileRoute(path: string): { pattern: RegExp; names: string[] }
   return { pattern: new RegExp(`^${source}$`), names };
 }
 
-/** Loads every HTTP function of the catalogue, built with the given deps (as a cold start would). */
-export async function loadRoutes(deps: Deps): Promise<Route[]> {
+/**
+ * Loads every HTTP function of the catalogue. Each runs on instances made on demand, one request
+ * at a time each, as Lambda runs them: an instance is `makeHandler(deps)` (module initialisation,
+ * with its own caches: candidate listings, key ring, single flight), built at its first request.
+ */
+export async function loadRoutes(deps: Deps, options: InstanceOptions = {}): Promise<Route[]> {
   const routes: Route[] = [];
+  const instanceDeps = options.instanceDeps ?? (() => deps);
   for (const definition of catalogue) {
     if (!definition.http) continue;
     const module = (await import(`../../${definition.file}`)) as { makeHandler: (deps: Deps) => HttpLambda };
     const { pattern, names } = compileRoute(definition.http.path);
+    const instances = new FunctionInstances(() => module.makeHandler(instanceDeps()), options.maxInstances ?? DEFAULT_MAX_INSTANCES);
     routes.push({
       method: definition.http.method,
       routeKey: `${definition.http.method} ${definition.http.path}`,
       pattern,
       names,
       functionName: definition.name,
-      handler: module.makeHandler(deps),
+      handler: (event, context) => instances.invoke(event, context),
+      instances,
     });
   }
   return routes;
@@ -106,10 +129,14 @@ function sendJson(response: ServerResponse, statusCode: number, body: unknown): 
 /**
  * Serves the catalogue's HTTP routes the way API Gateway (HTTP API, payload v2) invokes Lambda:
  * the same event shape, path parameters left URL-encoded, the handler's structured result
- * written back as is.
+ * written back as is, each function on instances that serve one request at a time (loadRoutes),
+ * so that concurrent requests race across instances with separate caches, as on AWS.
  */
-export async function startHttpServer(deps: Deps, options: { port: number; host?: string }): Promise<{ server: Server; url: string; close(): Promise<void> }> {
-  const routes = await loadRoutes(deps);
+export async function startHttpServer(
+  deps: Deps,
+  options: { port: number; host?: string } & InstanceOptions,
+): Promise<{ server: Server; url: string; instances(): Record<string, ReturnType<Route['instances']['stats']>>; close(): Promise<void> }> {
+  const routes = await loadRoutes(deps, options);
   const server = createServer(async (request, response) => {
     try {
       // Origin-form targets are taken as a path, never resolved against the base: `//x` is the
@@ -157,6 +184,7 @@ export async function startHttpServer(deps: Deps, options: { port: number; host?
   return {
     server,
     url: `http://${host}:${port}`,
+    instances: () => Object.fromEntries(routes.map((route) => [route.functionName, route.instances.stats()])),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

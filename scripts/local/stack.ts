@@ -91,7 +91,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => poller.stop());
 
-    const http = await startHttpServer(deps, { port: options.port ?? 3000 });
+    // Each function instance gets deps of its own (its own metrics buffer, as on AWS), sharing the
+    // DynamoDB client and the logger.
+    const http = await startHttpServer(deps, {
+      port: options.port ?? 3000,
+      instanceDeps: () => createDeps({ config, logger, ddb: deps.ddb, clock: deps.clock }),
+    });
     stops.push(() => http.close());
     return { apiUrl: http.url, services, stack, deps, sqs, stop };
   } catch (error) {

@@ -46,7 +46,8 @@ describe('npm run bench -- --quick', () => {
     expect(results.correctness.ourTableDisagreements).toBe(0);
     expect(results.correctness.ourRecordDisagreements).toBe(0);
     expect(results.correctness.ourSameNodePairs).toBe(0);
-    expect(results.correctness.ourErrors).toBe(0);
+    const failedRuns = [...results.claims, ...results.pairs, ...results.candidates, ...results.listing, ...results.ingestion].filter((run) => run.errors > 0);
+    expect(results.correctness.ourErrors, failedRuns.map((run) => `${run.label} ${run.via} c=${run.concurrency}: ${run.errors} errors, first: ${run.firstError}`).join('\n')).toBe(0);
     const claimRuns = [...results.claims, ...results.pairs, ...results.candidates];
     expect(claimRuns.length).toBeGreaterThan(0);
     for (const run of claimRuns) expect(run.claims?.doubleClaims, `${run.label} ${run.via} c=${run.concurrency}`).toBe(0);
