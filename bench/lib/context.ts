@@ -95,6 +95,8 @@ export interface RunRow {
   listing?: ListingFacts;
   ingestion?: IngestionFacts;
   cpu?: CpuShare;
+  /** http rows: the Lambda-like instances the run made (cold starts), all made so far, and their initialisation time. */
+  instances?: { created: number; total: number; coldStartMs: number };
 }
 
 export interface ListingFacts {

@@ -1,6 +1,7 @@
 // The local HTTP server (scripts/local/http-server.ts) in a process of its own, as `npm start` runs
-// it: every route of the catalogue, built once with one set of deps (one "function instance" per
-// route). Started by bench/lib/http-process.ts; reports its DynamoDB command counts over IPC.
+// it: every route of the catalogue on Lambda-like instances (one request per instance at a time,
+// sharing this process's deps). Started by bench/lib/http-process.ts; reports its DynamoDB command
+// counts over IPC.
 import '../../scripts/local/env-defaults';
 import { loadConfig } from '../../lib/config';
 import { startHttpServer } from '../../scripts/local/http-server';
@@ -15,6 +16,7 @@ const http = await startHttpServer(deps, { port: 0, host: '127.0.0.1' });
 
 process.on('message', (message: { type: string; id?: number }) => {
   if (message.type === 'counts') process.send?.({ type: 'counts', id: message.id, counts: counter.snapshot() });
+  if (message.type === 'instances') process.send?.({ type: 'instances', id: message.id, instances: http.instances() });
 });
 const stop = async () => {
   await http.close();

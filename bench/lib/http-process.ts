@@ -3,6 +3,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandCounts } from './ddb';
 
+/** One function's instances in the local HTTP server (scripts/local/function-instances.ts stats()). */
+export interface InstanceStats {
+  created: number;
+  busy: number;
+  idle: number;
+  waiting: number;
+  coldStartMs: number;
+}
+
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'http-child.ts');
 
 export interface HttpServerProcess {
@@ -10,6 +19,8 @@ export interface HttpServerProcess {
   pid: number;
   /** The DynamoDB commands the server's handlers have sent so far. */
   counts(): Promise<CommandCounts>;
+  /** Per function: the Lambda-like instances made so far (cold starts) and their initialisation time. */
+  instances(): Promise<Record<string, InstanceStats>>;
   stop(): Promise<void>;
 }
 
@@ -38,21 +49,24 @@ export async function startHttpServerProcess(stageEnv: Record<string, string>): 
   });
   child.removeAllListeners('exit');
   let nextId = 0;
+  /** Asks the child for one report over IPC and resolves with the field of its answer. */
+  const ask = <T>(type: 'counts' | 'instances'): Promise<T> =>
+    new Promise((resolve) => {
+      const id = ++nextId;
+      const onMessage = (message: { type: string; id?: number } & Record<string, unknown>) => {
+        if (message.type === type && message.id === id && message[type] !== undefined) {
+          child.off('message', onMessage);
+          resolve(message[type] as T);
+        }
+      };
+      child.on('message', onMessage);
+      child.send({ type, id });
+    });
   return {
     url,
     pid: child.pid!,
-    counts: () =>
-      new Promise((resolve) => {
-        const id = ++nextId;
-        const onMessage = (message: { type: string; id?: number; counts?: CommandCounts }) => {
-          if (message.type === 'counts' && message.id === id && message.counts) {
-            child.off('message', onMessage);
-            resolve(message.counts);
-          }
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'counts', id });
-      }),
+    counts: () => ask<CommandCounts>('counts'),
+    instances: () => ask<Record<string, InstanceStats>>('instances'),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -92,6 +92,17 @@ export function renderMarkdown(r: BenchResults): string {
     ),
   );
   out.push('');
+  const instanceRows = r.claims.filter((x) => x.instances);
+  if (instanceRows.length) {
+    out.push(
+      'The local HTTP server runs claim-gs as Lambda does (one request per instance at a time; a cold start, `makeHandler(deps)` with empty caches, when all are busy). Instances made per http run: ' +
+        instanceRows
+          .map((x) => `c=${x.concurrency}: ${x.instances!.created} new (${x.instances!.total} in all), initialisation ${x.instances!.created ? ms(x.instances!.coldStartMs / x.instances!.created) : '–'} ms each`)
+          .join('; ') +
+        '. A new instance\'s first claim also lists candidates afresh: that cost is in the row\'s latency and requests/claim.',
+    );
+    out.push('');
+  }
 
   out.push('## Baseline: the replaced sample\'s strategy (GSI query, first item, unconditional put), same pool shape and concurrency');
   out.push('');

@@ -81,7 +81,10 @@ export async function runClaims(ctx: BenchContext, options: ClaimScenarioOptions
       );
     }
     for (const concurrency of ctx.profile.claimConcurrencies) {
-      rows.push(await claimGsRun(ctx, stage, 'http', concurrency, options, httpCounts, (body) => http.send('POST', '/claim-gs', body)));
+      const before = (await server.instances())['claim-gs']!;
+      const row = await claimGsRun(ctx, stage, 'http', concurrency, options, httpCounts, (body) => http.send('POST', '/claim-gs', body));
+      const after = (await server.instances())['claim-gs']!;
+      rows.push({ ...row, instances: { created: after.created - before.created, total: after.created, coldStartMs: after.coldStartMs - before.coldStartMs } });
     }
     for (const concurrency of ctx.profile.claimConcurrencies) {
       const handler = makeSetBusy(stage.deps);
