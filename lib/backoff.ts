@@ -1,6 +1,10 @@
-/** Resolves after `ms` (at once for 0 or less). */
+/**
+ * Resolves after `ms`; for 0 or less, on the next turn of the event loop. Always through a timer:
+ * a loop that waits for something a timer or I/O sets (`while (!done) await sleep(end - now)`)
+ * must yield, or it spins on microtasks and starves what it waits for.
+ */
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : resolve()));
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
 /**

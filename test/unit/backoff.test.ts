@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../lib/backoff';
+import { backoffDelay, sleep } from '../../lib/backoff';
 
 describe('backoffDelay', () => {
   const policy = { baseMs: 40, maxMs: 200 };
@@ -14,5 +14,26 @@ describe('backoffDelay', () => {
 
   it('has no cap without maxMs', () => {
     expect(backoffDelay(11, { baseMs: 5, jitter: 'none' })).toBe(5120);
+  });
+});
+
+describe('sleep', () => {
+  it('yields to the event loop even for a wait of 0 or less, so a polling loop lets timers fire', async () => {
+    let done = false;
+    setTimeout(() => {
+      done = true;
+    }, 5);
+    let turns = 0;
+    // Bounded, so that a sleep that does not yield fails here instead of hanging the worker.
+    while (!done && turns < 10_000) {
+      await sleep(turns % 2 ? 0 : -10);
+      turns++;
+    }
+    expect(done).toBe(true);
+    const order: string[] = [];
+    const slept = sleep(0).then(() => order.push('sleep'));
+    await Promise.resolve().then(() => order.push('microtask'));
+    await slept;
+    expect(order).toEqual(['microtask', 'sleep']);
   });
 });
