@@ -1,4 +1,3 @@
-import { createError } from '@middy/util';
 import type { Deps } from '../../deps';
 import { isTransientError } from '../../dynamo';
 import { DomainError, ServiceUnavailableError } from '../../errors';
@@ -38,7 +37,9 @@ export function errorResponses(options: { logger: Deps['logger']; challenge: str
       const headers: Record<string, string> = {};
       if (refusal.statusCode === 401) headers['www-authenticate'] = options.challenge;
       if (typeof refusal.details?.retryAfterSeconds === 'number') headers['retry-after'] = String(refusal.details.retryAfterSeconds);
-      request.error = Object.assign(createError(refusal.statusCode, JSON.stringify(errorBody(refusal.code, refusal.message, refusal.details)), { expose: true, cause: error }), { headers });
+      // The shape @middy/http-error-handler renders (http-errors' statusCode, expose, message,
+      // headers), as a plain object: the refusal was already an Error, a second stack costs time.
+      request.error = { name: 'HttpResponseError', statusCode: refusal.statusCode, expose: true, message: JSON.stringify(errorBody(refusal.code, refusal.message, refusal.details)), headers } as Error;
     },
   };
 }
