@@ -183,4 +183,3 @@ export const LoadBalancerQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-export const EmptyQuerySchema = z.strictObject({});

@@ -14,8 +14,7 @@ import { parseRequest } from './middlewares/parse-request';
 import { validateRequest } from './middlewares/validate-request';
 import type { ApiEvent, ApiResponse, ApiState } from './state';
 
-export { DOMAIN_STATUS, errorBody, HttpError } from './errors';
-export type { ApiEvent, ApiResponse } from './state';
+export { DOMAIN_STATUS } from './errors';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 

@@ -1,12 +1,12 @@
 import type { z } from 'zod';
 import catalogue, { httpRoute } from '../../infra/functions.cjs';
 import type { Role } from '../auth';
+import type { RequestSchemas } from './middlewares/validate-request';
 import {
   ClaimIdParamsSchema,
   ClaimRequestSchema,
   ClaimResultSchema,
   ClaimSchema,
-  EmptyQuerySchema,
   EndpointParamsSchema,
   GameServerSchema,
   HealthSchema,
@@ -22,12 +22,8 @@ import {
   SetBusyResultSchema,
 } from '../../schemas/http';
 
-export interface RouteSchemas {
-  params?: z.ZodType;
-  /** Without one, the route takes no query parameters. */
-  query?: z.ZodType;
-  /** Without one, the route takes no body (none, or `{}`). Optional schemas: the body may be left out. */
-  body?: z.ZodType;
+/** A route's request schemas (validateRequest's) and its 200 answer's. */
+export interface RouteSchemas extends RequestSchemas {
   /** The 200 answer's body; none for a document served as is (openapi). */
   response?: z.ZodType;
 }
@@ -50,7 +46,7 @@ export const ROUTE_SCHEMAS = {
   'release-claim': { params: ClaimIdParamsSchema, response: ClaimSchema },
   'get-gs': { params: EndpointParamsSchema, response: GameServerSchema },
   'get-available-lb': { query: LoadBalancerQuerySchema, response: LoadBalancerListSchema },
-  inventory: { query: EmptyQuerySchema, response: InventorySchema },
+  inventory: { response: InventorySchema },
   openapi: {},
 } as const satisfies Record<string, RouteSchemas>;
 

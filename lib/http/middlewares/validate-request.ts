@@ -13,7 +13,7 @@ export interface RequestSchemas {
   params?: z.ZodType;
   /** Without one, the route takes no query parameters: any is refused. */
   query?: z.ZodType;
-  /** Without one, the route takes no body: anything but none or `{}` is refused. */
+  /** Without one, the route takes no body: anything but none or `{}` is refused. An optional schema: the body may be left out. */
   body?: z.ZodType;
 }
 
