@@ -41,7 +41,11 @@ export const GameServerItemSchema = PodRecordSchema.extend({
   capacity: z.number().optional(),
   players: z.number().optional(),
   status: GameServerStatusSchema,
-  /** From this time the server is claimable: ready/release time, lease expiry, or NEVER. */
+  /**
+   * From this time the server is claimable, and its sort key in the availability index: while
+   * available, its pool position in [0, 1) (lib/game-servers/availability-keys.ts poolPosition);
+   * the lease or hold end while claimed or busy; NEVER while draining or terminated.
+   */
   availableAt: z.number(),
   availAll: z.string(),
   availRegion: z.string(),

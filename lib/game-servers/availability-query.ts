@@ -4,7 +4,7 @@ import type { GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
 import { attributeNames, queryAll } from '../dynamo';
 import { indexForPool, poolPartitionKey } from './availability-keys';
-import { claimableNow, isFresh } from './conditions';
+import { claimableFrom, claimableNow, isFresh, positionedBefore } from './conditions';
 import { parseGameServerItem } from './records';
 import type { ServerFilter } from './select';
 
@@ -15,7 +15,19 @@ export interface AvailablePageQuery extends ServerFilter {
   /** Items DynamoDB evaluates per page (before the filter). */
   pageSize: number;
   shard: number;
+  /**
+   * Which part of the claimable range (default: all of it, from the first pool position):
+   * `from` a pool position on (available servers from there, then run-out leases and holds), or
+   * the available servers `before` a pool position (what a window from there wraps around to).
+   */
+  window?: { from: number } | { before: number };
   exclusiveStartKey?: Record<string, unknown>;
+}
+
+function windowKeyCondition(window: AvailablePageQuery['window']): { condition: string; values: Record<string, number> } {
+  if (window === undefined) return { condition: claimableNow, values: {} };
+  if ('from' in window) return { condition: claimableFrom, values: { ':from': window.from } };
+  return { condition: positionedBefore, values: { ':before': window.before } };
 }
 
 /**
@@ -40,9 +52,10 @@ function availabilityFilter(query: AvailablePageQuery) {
 
 /**
  * One page of one shard of a pool's availability index: servers claimable now (`availableAt <=
- * now`: available ones and claims whose lease ran out; busy/draining/terminated sit at NEVER),
- * still fresh, matching the labels. Oldest-available first. Cost follows the page, never the
- * table. The index is eventually consistent: the claim's condition expression is the judge.
+ * now`: available ones, at their pool positions in [0, 1), then claims and holds that ran out, at
+ * their ends; busy/draining/terminated sit later, up to NEVER), still fresh, matching the labels,
+ * in that order. Cost follows the page, never the table. The index is eventually consistent: the
+ * claim's condition expression is the judge.
  */
 export async function queryAvailablePage(
   deps: RepoDeps,
@@ -52,7 +65,8 @@ export async function queryAvailablePage(
   const index = resources.AVAILABILITY_INDEXES[kind];
   const filter = availabilityFilter(query);
   // The index's partition is the pool's shard; its sort key, availableAt, bounds what is claimable.
-  const keyCondition = `#pool = :pool AND ${claimableNow}`;
+  const range = windowKeyCondition(query.window);
+  const keyCondition = `#pool = :pool AND ${range.condition}`;
   const result = await deps.ddb.send(
     new QueryCommand({
       TableName: deps.config.tables.gameServers,
@@ -60,7 +74,7 @@ export async function queryAvailablePage(
       KeyConditionExpression: keyCondition,
       FilterExpression: filter.expression,
       ExpressionAttributeNames: { ...attributeNames(keyCondition, filter.expression), '#pool': index.partitionKey, ...filter.names },
-      ExpressionAttributeValues: { ':pool': poolPartitionKey(kind, query, query.shard), ':now': query.now, ...filter.values },
+      ExpressionAttributeValues: { ':pool': poolPartitionKey(kind, query, query.shard), ':now': query.now, ...range.values, ...filter.values },
       Limit: query.pageSize,
       ...(query.exclusiveStartKey ? { ExclusiveStartKey: query.exclusiveStartKey } : {}),
     }),

@@ -1,12 +1,14 @@
 import type { GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { listAvailableGameServers } from './list';
 import { queryAvailablePage } from './availability-query';
+import { listAvailableGameServers } from './list';
 import { pickCandidates, type ServerFilter } from './select';
 
 interface Entry {
   items: GameServerItem[];
   fetchedAt: number;
+  /** The listing saw every claimable server of the pool: listing more cannot find another. */
+  wholePool: boolean;
   refreshing?: Promise<Entry>;
 }
 
@@ -57,12 +59,18 @@ export class CandidateCache {
    */
   async take(filter: ServerFilter, count: number, distinctNodes: boolean): Promise<GameServerItem[] | undefined> {
     const key = filterKey(filter);
-    let entry = this.entries.get(key);
-    if (!entry || this.deps.clock() - entry.fetchedAt > this.options.ttlMs) {
-      entry = await this.refresh(key, filter, 'one-shard');
+    const cached = this.entries.get(key);
+    if (cached && !cached.refreshing && this.deps.clock() - cached.fetchedAt <= this.options.ttlMs) {
+      const picked = this.pick(cached, count, distinctNodes);
+      if (picked) return picked;
     }
-    // Not enough in one shard's page (a selective filter, a small pool): the whole pool decides.
-    return this.pick(entry, count, distinctNodes) ?? this.pick(await this.refresh(key, filter, 'all-shards'), count, distinctNodes);
+    // Nothing cached, or the cached listing cannot form the set: a fresh window. When it saw the
+    // whole pool that decides; otherwise (a selective filter, a small pool spread over shards)
+    // the walk over every shard does.
+    const entry = await this.refresh(key, filter, 'one-shard');
+    const picked = this.pick(entry, count, distinctNodes);
+    if (picked || entry.wholePool) return picked;
+    return this.pick(await this.refresh(key, filter, 'all-shards'), count, distinctNodes);
   }
 
   /**
@@ -108,27 +116,25 @@ export class CandidateCache {
 
   /**
    * One listing per filter at a time: concurrent claimers wait for the same query.
-   * `one-shard` reads one page of one random shard of the pool: with several shards, function
-   * instances then hold different candidates instead of all racing for the pool's oldest ones
-   * (docs/SCALING.md). `all-shards` merges every shard's oldest (the listing route's view).
+   * `one-shard` reads a window of one random shard of the pool: it starts at a random pool
+   * position (availability-keys.ts poolPosition) and wraps around to the start of the shard when
+   * it reaches its end, so function instances hold different candidates instead of all racing for
+   * the pool's first page, also when the pool has one shard (docs/SCALING.md). `all-shards` is the
+   * listing route's walk over every shard (up to 10 pages each), for when one window cannot form
+   * the set (a selective filter, a small pool).
    */
   private refresh(key: string, filter: ServerFilter, scope: 'one-shard' | 'all-shards'): Promise<Entry> {
     const current = this.entries.get(key);
     if (current?.refreshing) return current.refreshing;
     const shards = this.deps.config.availabilityShards;
     const listing =
-      scope === 'one-shard' && shards > 1
-        ? queryAvailablePage(this.deps, {
-            ...filter,
-            now: this.deps.clock(),
-            shard: Math.floor(this.random() * shards),
-            pageSize: this.listSize,
-          }).then((page) => page.items)
-        : listAvailableGameServers(this.deps, { ...filter, limit: this.listSize, distinctNodes: false });
+      scope === 'one-shard'
+        ? this.listWindow(filter, Math.floor(this.random() * shards)).then(({ items, whole }) => ({ items, wholePool: whole && shards === 1 }))
+        : listAvailableGameServers(this.deps, { ...filter, limit: this.listSize, distinctNodes: false }).then((items) => ({ items, wholePool: true }));
     const refreshing = listing.then(
-      (items) => {
+      ({ items, wholePool }) => {
         const now = this.deps.clock();
-        const entry: Entry = { items: items.filter((item) => (this.handedOut.get(item.endpoint) ?? 0) <= now), fetchedAt: now };
+        const entry: Entry = { items: items.filter((item) => (this.handedOut.get(item.endpoint) ?? 0) <= now), fetchedAt: now, wholePool };
         this.entries.delete(key);
         this.entries.set(key, entry);
         this.evict(now);
@@ -140,10 +146,24 @@ export class CandidateCache {
         throw error;
       },
     );
-    const placeholder: Entry = current ?? { items: [], fetchedAt: Number.NEGATIVE_INFINITY };
+    const placeholder: Entry = current ?? { items: [], fetchedAt: Number.NEGATIVE_INFINITY, wholePool: false };
     placeholder.refreshing = refreshing;
     this.entries.set(key, placeholder);
     return refreshing;
+  }
+
+  /**
+   * Up to a page of one shard's claimable servers from a random pool position on, wrapped around
+   * to the shard's first positions when the range after it runs out. `whole`: the window saw
+   * every claimable server of the shard.
+   */
+  private async listWindow(filter: ServerFilter, shard: number): Promise<{ items: GameServerItem[]; whole: boolean }> {
+    const query = { ...filter, now: this.deps.clock(), shard, pageSize: this.listSize };
+    const from = this.random();
+    const after = await queryAvailablePage(this.deps, { ...query, window: { from } });
+    if (after.lastEvaluatedKey || after.items.length >= this.listSize) return { items: after.items, whole: false };
+    const before = await queryAvailablePage(this.deps, { ...query, pageSize: this.listSize - after.items.length, window: { before: from } });
+    return { items: [...after.items, ...before.items], whole: before.lastEvaluatedKey === undefined };
   }
 
   private evict(now: number): void {

@@ -6,6 +6,7 @@ import type { Deps } from '../deps';
 import { allOf, anyOf, attributeNames, isConditionFailure, updateExpression, writeExpressions } from '../dynamo';
 import { ownerClause, type Actor } from '../ownership';
 import { claimableNow, heldByAttempt, heldDirectly, isBusy, isClaimed, isFresh, isHeld, isRetired, serverExists, statusIs } from './conditions';
+import { poolPosition } from './availability-keys';
 import { parseGameServerItem } from './records';
 import type { ServerFilter } from './select';
 
@@ -184,8 +185,8 @@ export function renewServerTransition(tableName: string, server: HeldServer & { 
 }
 
 /**
- * Release, for one server this attempt holds. A claimed or busy server returns to the pool
- * (availableAt = now: at the back of the oldest-available-first order). A draining or terminated
+ * Release, for one server this attempt holds. A claimed or busy server returns to the pool at a
+ * new pool position (availableAt; availability-keys.ts poolPosition). A draining or terminated
  * one keeps its status and only drops the claim, so that an un-drained node cannot bring the
  * claim back.
  */
@@ -195,11 +196,12 @@ export function releaseServerTransition(tableName: string, server: HeldServer & 
     tableName,
     server.endpoint,
     allOf({ heldByAttempt, status: inPool ? isHeld : isRetired }),
-    inPool ? { set: ['#status = :available', '#availableAt = :now'], remove: CLAIM_FIELDS } : { remove: CLAIM_FIELDS },
+    inPool ? { set: ['#status = :available', '#availableAt = :position'], remove: CLAIM_FIELDS } : { remove: CLAIM_FIELDS },
     {
       ':claimId': server.claimId,
       ':attempt': server.attemptId,
       ':now': server.now,
+      ...(inPool ? { ':position': poolPosition(server.endpoint, server.claimId) } : {}),
       ...(inPool ? { ':claimed': 'claimed', ':busy': 'busy', ':available': 'available' } : { ':draining': 'draining', ':terminated': 'terminated' }),
     },
   );
@@ -267,7 +269,7 @@ export async function releaseServer(deps: RepoDeps, endpoint: string, claimId: s
   const held: Record<string, string> =
     'attemptId' in holder ? { heldByAttempt } : { heldDirectly, ...(owner.clause ? { owner: owner.clause } : {}) };
   const condition = allOf({ ...held, status: isHeld });
-  const update = updateExpression({ set: ['#status = :available', '#availableAt = :now', ...RECORD_CHANGED], remove: CLAIM_FIELDS });
+  const update = updateExpression({ set: ['#status = :available', '#availableAt = :position', ...RECORD_CHANGED], remove: CLAIM_FIELDS });
   try {
     await deps.ddb.send(
       new UpdateCommand({
@@ -281,6 +283,7 @@ export async function releaseServer(deps: RepoDeps, endpoint: string, claimId: s
             ':claimed': 'claimed',
             ':busy': 'busy',
             ':available': 'available',
+            ':position': poolPosition(endpoint, claimId),
             ':now': now,
             ':one': 1,
             ...('attemptId' in holder ? { ':attempt': holder.attemptId } : owner.values),

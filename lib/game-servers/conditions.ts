@@ -12,6 +12,13 @@ export const serverExists = 'attribute_exists(#endpoint)';
  * and terminated servers sit at availableAt = hold end or NEVER.
  */
 export const claimableNow = '#availableAt <= :now';
+/**
+ * Claimable now, from the pool position `:from` on: the available servers at or after it (in
+ * position order), then every lease or hold that has run out.
+ */
+export const claimableFrom = '#availableAt BETWEEN :from AND :now';
+/** The available servers before the pool position `:before` (below every timestamp). */
+export const positionedBefore = '#availableAt < :before';
 /** Heartbeated within the timeout: a stale server is neither offered nor claimable. */
 export const isFresh = '#freshUntil > :now';
 /** The claim attempt holds the server (its own earlier write, or the claim it committed). */

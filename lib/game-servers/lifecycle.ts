@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import type { GameServerLifecycleEvent } from '../pods/events';
 import { freshUntil, liveRecordTtl, ttlSeconds, type LivenessSettings } from '../pods/liveness';
 import { decideOrdering, laterPhase, phaseOfEvent, type OrderingDecision, type Phase } from '../pods/ordering';
-import { availabilityKeys } from './availability-keys';
+import { availabilityKeys, poolPosition } from './availability-keys';
 
 export interface LifecycleSettings extends LivenessSettings {
   availabilityShards: number;
@@ -142,9 +142,9 @@ function itemFor(
       lastEvent: event.event,
       lastHeartbeatAt: heartbeatAt,
       freshUntil: freshUntil(event.source, heartbeatAt, settings),
-      // A new pod is claimable at once. A constant (not the arrival time) keeps the record the
-      // same whichever of the pod's events happens to arrive first.
-      availableAt: 0,
+      // A new pod is claimable at once, at its pool position: from the pod (not the arrival
+      // time), so the record is the same whichever of the pod's events arrives first.
+      availableAt: poolPosition(event.endpoint, event.podUid),
       version,
       updatedAt: now,
       ...liveRecordTtl(event.source, heartbeatAt, settings),
@@ -195,7 +195,7 @@ function withStoredClaim(
   const lastHeartbeatAt = Math.max(current.lastHeartbeatAt, heartbeatAt);
   const { claimId, claimAttempt, owner, claimedAt, leaseExpiresAt, holdExpiresAt } = current;
   const adopt = pod === 'adopt-pod';
-  const { status, availableAt } = adopt ? claimDrivenState(current) : current;
+  const { status, availableAt } = adopt ? claimDrivenState(current, event.podUid) : current;
   const item: GameServerItem = {
     ...describe(event, settings),
     ...(claimId !== undefined ? { claimId } : {}),
@@ -267,7 +267,7 @@ function withPhase(item: GameServerItem, phase: Phase, now: number, settings: Li
   const { nodeDraining: wasNodeDraining, ...rest } = item;
   if (phase === 'active') {
     if (node.drained) return { ...rest, phase, status: 'draining', availableAt: NEVER, nodeDraining: true };
-    return wasNodeDraining ? { ...rest, phase, ...claimDrivenState(rest) } : { ...rest, phase };
+    return wasNodeDraining ? { ...rest, phase, ...claimDrivenState(rest, rest.podUid) } : { ...rest, phase };
   }
   const status: GameServerStatus = phase;
   const ended = phase === 'terminated';
@@ -283,10 +283,11 @@ function withPhase(item: GameServerItem, phase: Phase, now: number, settings: Li
 /**
  * The status of an active server as its claim fields say (they stay untouched while its node is
  * drained: release and confirm refuse a draining server): claimed under a lease (claimable again
- * when the lease runs out), busy, or available (at once, like a new pod).
+ * when the lease runs out), busy, or available (at once, at the pool position of the pod
+ * `podUid`, like a new pod).
  */
-function claimDrivenState(item: GameServerItem): Pick<GameServerItem, 'status' | 'availableAt'> {
-  if (item.claimId === undefined) return { status: 'available', availableAt: 0 };
+function claimDrivenState(item: GameServerItem, podUid: string): Pick<GameServerItem, 'status' | 'availableAt'> {
+  if (item.claimId === undefined) return { status: 'available', availableAt: poolPosition(item.endpoint, podUid) };
   if (item.leaseExpiresAt !== undefined) return { status: 'claimed', availableAt: item.leaseExpiresAt };
   return { status: 'busy', availableAt: item.holdExpiresAt ?? NEVER };
 }

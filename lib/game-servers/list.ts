@@ -12,7 +12,8 @@ export interface ListRequest extends ServerFilter {
 const MAX_PAGES_PER_SHARD = 10;
 
 /**
- * Available servers of a pool, oldest-available first: every shard of the pool's index is queried
+ * Available servers of a pool in pool-position order (a random order that changes each time a
+ * server comes back; run-out leases after them): every shard of the pool's index is queried
  * in parallel, each until it has enough matches (or its page budget is spent), then merged.
  * Cost follows the result size (and the filters' selectivity), never the table size.
  */

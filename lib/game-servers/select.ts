@@ -19,7 +19,7 @@ export function onePerNode(items: GameServerItem[], limit: number): GameServerIt
   return result;
 }
 
-/** Oldest-available first; ties by endpoint so that listings are stable. */
+/** By availableAt (pool positions, then run-out leases and holds); ties by endpoint so that listings are stable. */
 export function byAvailability(a: GameServerItem, b: GameServerItem): number {
   return a.availableAt - b.availableAt || (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0);
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poolPosition } from '../../lib/game-servers/availability-keys';
 import { makeHandler as makeList } from '../../functions/get-available-gs';
 import { makeHandler as makeGetGs } from '../../functions/get-gs';
 import { makeHandler as makeListLb } from '../../functions/get-available-lb';
@@ -28,13 +29,14 @@ afterAll(async () => t?.destroy());
 const endpointsOf = (body: { servers: Array<{ endpoint: string }> }) => body.servers.map((s) => s.endpoint);
 
 describe('GET /get-available-gs', () => {
-  it('lists a region\'s available servers across all shards, oldest-available first, up to limit', async () => {
+  it('lists a region\'s available servers across all shards, in pool-position order, up to limit', async () => {
     const endpoints = await registerFleet(t.deps, { count: 12, region: 'eu-north', group: 'g1', subnet: 1 });
     const all = await invoke(list, { route: '/get-available-gs', query: { region: 'eu-north', limit: '100' }, key: KEYS.reader });
     expect(all.status).toBe(200);
     expect([...endpointsOf(all.body)].sort()).toEqual([...endpoints].sort());
     const limited = await invoke(list, { route: '/get-available-gs', query: { region: 'eu-north', limit: '5' } });
-    expect(limited.body.servers).toHaveLength(5);
+    const byPosition = [...endpoints].sort((a, b) => poolPosition(a, `pod-${a}`) - poolPosition(b, `pod-${b}`));
+    expect(endpointsOf(limited.body)).toEqual(byPosition.slice(0, 5));
     expect(limited.body.servers[0]).toMatchObject({ region: 'eu-north', group: 'g1', status: 'available', lastHeartbeatAt: new Date(clock()).toISOString() });
   });
 

@@ -3,6 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poolPosition } from '../../lib/game-servers/availability-keys';
 import { makeHandler } from '../../functions/status-poller';
 import { applyLifecycleEvent } from '../../lib/ingestion/apply-lifecycle-event';
 import { getGameServer } from '../../lib/game-servers/records';
@@ -28,7 +29,8 @@ afterAll(async () => t?.destroy());
 function observable(item: GameServerItem | undefined) {
   if (!item) return undefined;
   const { version: _v, updatedAt: _u, expiresAt: _e, endpoint: _p, availAll: _a, availRegion: _r, availGroup: _g, ...rest } = item;
-  return rest;
+  // A pool position is drawn from the endpoint and pod: the same place, whatever the endpoint.
+  return item.availableAt === poolPosition(item.endpoint, item.podUid) ? { ...rest, availableAt: 'its pod\'s pool position' } : rest;
 }
 
 describe('status-poller', () => {

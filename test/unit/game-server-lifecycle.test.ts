@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { poolPosition } from '../../lib/game-servers/availability-keys';
 import { decideGameServerWrite, type LifecycleSettings } from '../../lib/game-servers/lifecycle';
 import { NEVER, type GameServerItem } from '../../schemas/items';
 import type { GameServerLifecycleEvent } from '../../lib/pods/events';
@@ -36,7 +37,7 @@ describe('decideGameServerWrite', () => {
       endpoint: '10.0.0.1:7777',
       status: 'available',
       phase: 'active',
-      availableAt: 0,
+      availableAt: poolPosition('10.0.0.1:7777', 'pod-1'),
       lastHeartbeatAt: T0,
       freshUntil: T0 + 30_000,
       players: 3,
@@ -93,7 +94,7 @@ describe('decideGameServerWrite', () => {
   it('a newer pod started after the claim on a terminated endpoint starts a fresh, unclaimed record', () => {
     const ended = claimed({ ...fold([gsEvent({ event: 'terminated', sentAt: T0 })])! });
     const fresh = apply(ended, gsEvent({ podUid: 'pod-2', node: 'node-b', sentAt: NOW + 10 }))!;
-    expect(fresh).toMatchObject({ status: 'available', podUid: 'pod-2', node: 'node-b', availableAt: 0 });
+    expect(fresh).toMatchObject({ status: 'available', podUid: 'pod-2', node: 'node-b', availableAt: poolPosition('10.0.0.1:7777', 'pod-2') });
     expect(fresh.claimId).toBeUndefined();
     expect(fresh.leaseExpiresAt).toBeUndefined();
   });
@@ -123,7 +124,7 @@ describe('decideGameServerWrite', () => {
     expect(decideGameServerWrite(adopted, gsEvent({ podUid: 'pod-2', node: 'node-b', sentAt: T0 + 20 }), NOW, settings)).toEqual({ kind: 'ignore', reason: 'duplicate-or-older' });
     // A ready sent after the claim is a pod that started after it: the claim goes with the old pod.
     const restarted = apply(adopted, gsEvent({ podUid: 'pod-3', node: 'node-b', sentAt: NOW + 6 }))!;
-    expect(restarted).toMatchObject({ podUid: 'pod-3', status: 'available', availableAt: 0 });
+    expect(restarted).toMatchObject({ podUid: 'pod-3', status: 'available', availableAt: poolPosition('10.0.0.1:7777', 'pod-3') });
     expect(restarted.claimId).toBeUndefined();
   });
 

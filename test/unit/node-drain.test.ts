@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { GameServerLifecycleEvent, NodeEvent } from '../../lib/pods/events';
 import { decideOrdering, laterPhase, phaseOfEvent, type Phase } from '../../lib/pods/ordering';
+import { poolPosition } from '../../lib/game-servers/availability-keys';
 import { decideGameServerWrite, decideNodeConditionWrite, type LifecycleSettings } from '../../lib/game-servers/lifecycle';
 import { compareNodeEvents, decideNodeWrite, isDrained } from '../../lib/nodes/state';
 import { NEVER, type GameServerItem, type NodeItem } from '../../schemas/items';
@@ -139,7 +140,7 @@ describe('game servers of a drained node (decideGameServerWrite, decideNodeCondi
 
   it('un-draining gives each server back what its claim says: available, claimed under its lease, busy', () => {
     const undrain = (item: GameServerItem) => decideNodeConditionWrite(item, NOT_DRAINED, NOW, settings);
-    expect(undrain(drain(register()))).toMatchObject({ kind: 'write', item: { status: 'available', availableAt: 0 } });
+    expect(undrain(drain(register()))).toMatchObject({ kind: 'write', item: { status: 'available', availableAt: poolPosition('10.0.0.1:7777', 'pod-1') } });
     expect(undrain(drain(claimed(register(), 'claimed')))).toMatchObject({ kind: 'write', item: { status: 'claimed', availableAt: NOW + 60_000, claimId: 'c-1' } });
     expect(undrain(drain(claimed(register(), 'busy')))).toMatchObject({ kind: 'write', item: { status: 'busy', availableAt: NEVER, claimId: 'c-1' } });
     const restored = undrain(drain(register()));
@@ -148,7 +149,7 @@ describe('game servers of a drained node (decideGameServerWrite, decideNodeCondi
 
   it('a pod\'s next event after an un-drain it missed restores it as well', () => {
     const next = decideGameServerWrite(drain(register()), gsEvent({ node: 'node-x', event: 'heartbeat', seq: 2, sentAt: T0 + 1 }), NOW, settings, NOT_DRAINED);
-    expect(next).toMatchObject({ kind: 'write', item: { status: 'available', availableAt: 0 } });
+    expect(next).toMatchObject({ kind: 'write', item: { status: 'available', availableAt: poolPosition('10.0.0.1:7777', 'pod-1') } });
   });
 
   it('leaves pods that drain or end by themselves alone, and servers that already agree', () => {

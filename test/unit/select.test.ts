@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { availabilityKeys, indexForPool, shardOf } from '../../lib/game-servers/availability-keys';
+import { availabilityKeys, indexForPool, poolPosition, shardOf } from '../../lib/game-servers/availability-keys';
 import { byAvailability, onePerNode, pickCandidates } from '../../lib/game-servers/select';
 import { effectiveStatus, toGameServer } from '../../lib/game-servers/view';
 import { summarizeInventory } from '../../lib/game-servers/inventory';
@@ -75,7 +75,7 @@ describe('onePerNode and byAvailability', () => {
     );
   });
 
-  it('orders oldest-available first, then by endpoint', () => {
+  it('orders by availableAt (pool positions, then run-out leases), then by endpoint', () => {
     const a = server({ endpoint: '10.0.0.2:1', availableAt: 5 });
     const b = server({ endpoint: '10.0.0.1:1', availableAt: 5 });
     const c = server({ endpoint: '10.0.0.9:1', availableAt: 0 });
@@ -112,6 +112,28 @@ describe('availability keys', () => {
     const counts = new Array<number>(8).fill(0);
     for (let i = 0; i < 1000; i++) counts[shardOf(`10.0.${i >> 8}.${i & 255}:7777`, 8)]!++;
     expect(counts).toEqual([125, 125, 127, 123, 125, 125, 123, 127]);
+  });
+
+  it('gives an available server a pool position in [0, 1): the same for the same entry, another for another', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (endpoint, entry) => {
+        const position = poolPosition(endpoint, entry);
+        expect(position).toBeGreaterThanOrEqual(0);
+        expect(position).toBeLessThan(1);
+        expect(poolPosition(endpoint, entry)).toBe(position);
+      }),
+    );
+    expect(poolPosition('10.0.0.1:7777', 'pod-1')).not.toBe(poolPosition('10.0.0.1:7777', 'pod-2'));
+    expect(poolPosition('10.0.0.1:7777', 'claim-1')).not.toBe(poolPosition('10.0.0.2:7777', 'claim-1'));
+  });
+
+  it('spreads the positions of a fleet of similar endpoints evenly: exact counts for 10,000 in 10 bands', () => {
+    // Endpoints and claim ids that differ in one character must not bunch up: a claimer's window
+    // from a random position then holds its share of the pool, whatever the naming scheme.
+    const bands = new Array<number>(10).fill(0);
+    for (let i = 0; i < 10_000; i++) bands[Math.floor(poolPosition(`10.0.${i >> 8}.${i & 255}:7777`, `claim-${i % 7}`) * 10)]!++;
+    expect(bands).toEqual([955, 1030, 995, 1028, 1023, 1036, 997, 948, 1000, 988]);
+    for (const band of bands) expect(Math.abs(band - 1000)).toBeLessThan(100);
   });
 
   it('puts a server into its pool, region and group partitions of the same shard', () => {

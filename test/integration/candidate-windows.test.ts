@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimGameServers } from '../../lib/claims/claim';
+import { releaseClaim } from '../../lib/claims/settle';
+import { poolPosition } from '../../lib/game-servers/availability-keys';
+import { CandidateCache } from '../../lib/game-servers/candidates';
+import { listAvailableGameServers } from '../../lib/game-servers/list';
+import { getGameServer, getGameServers } from '../../lib/game-servers/records';
+import type { GameServerItem } from '../../schemas/items';
+import { registerFleet } from '../fixtures/servers';
+import { createTestStack, manualClock, type TestStack } from '../setup/stack';
+
+const OWNER = { principal: 'key:matchmaker', admin: false };
+const clock = manualClock();
+let t: TestStack;
+
+// The deployed default: one shard, so every function instance lists the same index partition.
+beforeAll(async () => {
+  t = await createTestStack({ clock, env: { AVAILABILITY_SHARDS: '1' } });
+});
+afterAll(async () => t?.destroy());
+
+/** A cache whose every random draw is `value`: its window starts at `value`, its pick is the item at `value` of the window. */
+const cacheStartingAt = (value: number, listSize = 100) => new CandidateCache(t.deps, { ttlMs: 60_000, listSize, random: () => value });
+
+/** Counts the Query commands `run` sends through the stack's DynamoDB client. */
+async function queriesDuring<T>(run: () => Promise<T>): Promise<{ result: T; queries: number }> {
+  let queries = 0;
+  const name = `count-queries-${Math.random()}`;
+  const stack = t.deps.ddb.middlewareStack as unknown as {
+    add(middleware: unknown, options: { step: string; name: string }): void;
+    remove(name: string): boolean;
+  };
+  stack.add(
+    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      if (context.commandName === 'QueryCommand') queries++;
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  try {
+    return { result: await run(), queries };
+  } finally {
+    stack.remove(name);
+  }
+}
+
+async function positionsOf(endpoints: string[]): Promise<GameServerItem[]> {
+  const records = await getGameServers(t.deps, endpoints);
+  return endpoints.map((endpoint) => records.get(endpoint)!).sort((a, b) => a.availableAt - b.availableAt);
+}
+
+describe('claim candidates from random windows of the availability index', () => {
+  it('registers every server at its pool position, and the listing route lists a shard in position order', async () => {
+    const endpoints = await registerFleet(t.deps, { count: 40, group: 'positions', subnet: 1 });
+    const records = await getGameServers(t.deps, endpoints);
+    for (const endpoint of endpoints) expect(records.get(endpoint)!.availableAt).toBe(poolPosition(endpoint, `pod-${endpoint}`));
+    const listed = await listAvailableGameServers(t.deps, { region: 'us-west', group: 'positions', limit: 40, distinctNodes: false });
+    expect(listed.map((s) => s.endpoint)).toEqual((await positionsOf(endpoints)).map((s) => s.endpoint));
+  });
+
+  it('starts each instance\'s window at its own random position, so instances hold different servers', async () => {
+    const endpoints = await registerFleet(t.deps, { count: 150, group: 'windows', subnet: 2 });
+    const ordered = await positionsOf(endpoints);
+    const windowFrom = (start: number) => ordered.filter((s) => s.availableAt >= start).slice(0, 50);
+    const filter = { region: 'us-west', group: 'windows' };
+
+    const early = await cacheStartingAt(0.1, 50).take(filter, 1, false);
+    const late = await cacheStartingAt(0.6, 50).take(filter, 1, false);
+    // Each picks the item at its draw of its own window of 50 from its start.
+    expect(early!.map((s) => s.endpoint)).toEqual([windowFrom(0.1)[5]!.endpoint]);
+    expect(late!.map((s) => s.endpoint)).toEqual([windowFrom(0.6)[30]!.endpoint]);
+    expect(new Set(windowFrom(0.1).map((s) => s.endpoint)).has(late![0]!.endpoint)).toBe(false);
+  });
+
+  it('wraps a window that reaches the end of the shard around to its first positions', async () => {
+    const endpoints = await registerFleet(t.deps, { count: 150, group: 'wrap', subnet: 3 });
+    const ordered = await positionsOf(endpoints);
+    const tail = ordered.filter((s) => s.availableAt >= 0.98);
+    expect(tail.length).toBeGreaterThan(0);
+    expect(tail.length).toBeLessThan(50);
+    const window = [...tail, ...ordered.slice(0, 50 - tail.length)];
+
+    const { result, queries } = await queriesDuring(() => cacheStartingAt(0.98, 50).take({ region: 'us-west', group: 'wrap' }, 1, false));
+    expect(result!.map((s) => s.endpoint)).toEqual([window[49]!.endpoint]);
+    expect(queries).toBe(2);
+  });
+
+  it('answers "none available" from one window that saw the whole one-shard pool, and finds a server that came back', async () => {
+    const endpoints = await registerFleet(t.deps, { count: 3, group: 'whole', subnet: 4 });
+    const filter = { region: 'us-west', group: 'whole' };
+    const cache = cacheStartingAt(0.5);
+    for (let i = 0; i < 3; i++) {
+      const outcome = await claimGameServers(t.deps, cache, { claimId: `whole-${i}`, count: 1, ...filter, distinctNodes: false, leaseSeconds: 60, holdSeconds: 60, owner: OWNER.principal });
+      expect(outcome.kind).toBe('claimed');
+    }
+    // The cached window is used up: one fresh window (its range after 0.5 and the wrap) sees the
+    // whole shard, and no walk over every shard follows.
+    const { result, queries } = await queriesDuring(() => cache.take(filter, 1, false));
+    expect(result).toBeUndefined();
+    expect(queries).toBe(2);
+
+    // Another instance finds the one server that was released (this one holds back what it
+    // handed out for a while: its own claimers may still be writing them).
+    await releaseClaim(t.deps, 'whole-1', OWNER);
+    const released = (await getClaimedEndpoint('whole-1', endpoints))!;
+    const again = await cacheStartingAt(0.5).take(filter, 1, false);
+    expect(again!.map((s) => s.endpoint)).toEqual([released]);
+  });
+
+  it('returns a released server to the pool at a new position drawn from the claim that held it', async () => {
+    const [endpoint] = await registerFleet(t.deps, { count: 1, group: 'release', subnet: 5 });
+    const registered = (await getGameServer(t.deps, endpoint!))!.availableAt;
+    const outcome = await claimGameServers(t.deps, cacheStartingAt(0), {
+      claimId: 'release-1',
+      count: 1,
+      region: 'us-west',
+      group: 'release',
+      distinctNodes: false,
+      leaseSeconds: 60,
+      holdSeconds: 60,
+      owner: OWNER.principal,
+    });
+    expect(outcome.kind).toBe('claimed');
+    await releaseClaim(t.deps, 'release-1', OWNER);
+    const after = (await getGameServer(t.deps, endpoint!))!;
+    expect(after).toMatchObject({ status: 'available', availableAt: poolPosition(endpoint!, 'release-1') });
+    expect(after.availableAt).not.toBe(registered);
+  });
+});
+
+async function getClaimedEndpoint(claimId: string, endpoints: string[]): Promise<string | undefined> {
+  const records = await getGameServers(t.deps, endpoints);
+  return endpoints.find((endpoint) => records.get(endpoint)!.availableAt === poolPosition(endpoint, claimId));
+}
