@@ -4,8 +4,9 @@
 // propagation lag, lost races, and the load every index partition takes. docs/SCALING.md quotes
 // its output; run it again after changing the key design or the candidate strategy.
 // The parts live in bench/shard-sim/: cli (arguments, run), simulate (the event-driven model,
-// with heap), fleet (endpoints, shard spread), capacity (item size, capacity units), model (the
-// production settings it models), load (index writes, poller), cost, report.
+// with heap, and positions: a shard in pool-position order), fleet (endpoints, shard spread),
+// capacity (item size, capacity units), model (the production settings it models), load (index
+// writes, poller), cost, report.
 import '../scripts/local/env-defaults';
 import { runShardSim } from './shard-sim/cli';
 

@@ -1,4 +1,4 @@
-import { CACHE_TTL_MS, LIST_SIZE } from './model';
+import { CACHE_TTL_MS, CURRENT_PAGE, LIST_SIZE, POSITIONS_PAGE, PROPOSED_PAGE } from './model';
 import { INDEX_ENTRY_BYTES, ITEM_BYTES, PARTITION_RCU, PARTITION_WCU, WCU_PER_INDEX_WRITE, WCU_PER_ITEM_WRITE } from './capacity';
 import type { costPerMillion, heartbeatMonth } from './cost';
 import type { ShardSpread } from './fleet';
@@ -12,6 +12,8 @@ export interface ShardSimResults {
   sims: SimResult[];
   /** The proposed strategy's run the cost and concurrency sections quote (64 shards, else the last run). */
   best: SimResult;
+  /** The positions strategy's run the concurrency section quotes (64 shards, else the last run). */
+  positions: SimResult;
   costs: Record<Strategy, ReturnType<typeof costPerMillion>>;
   heartbeatCosts: Array<{ layout: string } & ReturnType<typeof heartbeatMonth>>;
   poller: PollerLoad;
@@ -19,7 +21,7 @@ export interface ShardSimResults {
 
 /** The Markdown report (docs/SCALING.md quotes it). */
 export function renderReport(p: SimParams, results: ShardSimResults): string {
-  const { spreads, loads, sims, best, costs, heartbeatCosts, poller } = results;
+  const { spreads, loads, sims, best, positions, costs, heartbeatCosts, poller } = results;
   const lines: string[] = [];
   const table = (header: string[], rows: Array<Array<string | number>>) => {
     lines.push(`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`), '');
@@ -57,8 +59,11 @@ export function renderReport(p: SimParams, results: ShardSimResults): string {
   );
   lines.push('## 3. Claim path at scale: candidate strategy x shards', '');
   lines.push(
-    '`current`: every refresh queries every shard (page of 200), merges, keeps the 100 oldest-available (ties in endpoint order), picks at random; a lost race lists afresh. ' +
-      '`proposed`: every refresh queries one random shard (page of 50), picks at random; a lost race lists afresh from another random shard.',
+    `\`current\`: every refresh queries every shard (page of ${CURRENT_PAGE}), merges, keeps the ${LIST_SIZE} oldest-available (ties in endpoint order), picks at random; a lost race lists afresh. ` +
+      `\`proposed\`: every refresh queries one random shard (page of ${PROPOSED_PAGE}, its oldest-available), picks at random; a lost race lists afresh from another random shard. ` +
+      `\`positions\` (random pool positions): an available server's availableAt is a pool position in [0, 1), drawn afresh each time it enters the pool; ` +
+      `every refresh queries one random shard from a random position u (\`availableAt BETWEEN u AND now\`, page of ${POSITIONS_PAGE}) and, when that page comes back short, ` +
+      `a second Query wraps around (\`availableAt < u\`, Limit the rest); both Queries count in requests and RRU; picks at random; a lost race lists afresh from another random shard and position.`,
     '',
   );
   table(
@@ -84,10 +89,16 @@ export function renderReport(p: SimParams, results: ShardSimResults): string {
       ];
     }),
   );
+  lines.push(
+    `"Within partition limits": the hottest shard takes at most ${PARTITION_WCU} WCU/s of index writes and at most ${PARTITION_RCU} RCU/s of candidate reads. ` +
+      'The index writes (claims, confirms, releases, heartbeats; section 2) do not depend on the candidate strategy, only on the shard count: ' +
+      `with too few shards no strategy is within limits, whatever claims/s it serves (at 1 shard the one partition takes all ${Math.round(loads[0]?.indexWritesPerSec ?? 0)} / ${Math.round(loads[1]?.indexWritesPerSec ?? 0)} index writes/s).`,
+    '',
+  );
   lines.push('## 4. Cost per million claims (on-demand, us-east-1 prices; 512 MB arm64 Lambda; HTTP API)', '');
   table(
     ['candidate strategy (64 shards)', 'WRU / RRU per claim', 'DynamoDB', 'Lambda', 'API Gateway', 'claim only', 'claim + confirm + release'],
-    (['current', 'proposed'] as const).map((k) => [k, `${costs[k].wruPerClaim} / ${costs[k].rruPerClaim}`, `$${costs[k].claimOnly.dynamodb}`, `$${costs[k].claimOnly.lambda}`, `$${costs[k].claimOnly.httpApi}`, `$${costs[k].claimOnly.total}`, `$${costs[k].withConfirmAndRelease.total}`]),
+    (['current', 'proposed', 'positions'] as const).map((k) => [k, `${costs[k].wruPerClaim} / ${costs[k].rruPerClaim}`, `$${costs[k].claimOnly.dynamodb}`, `$${costs[k].claimOnly.lambda}`, `$${costs[k].claimOnly.httpApi}`, `$${costs[k].claimOnly.total}`, `$${costs[k].withConfirmAndRelease.total}`]),
   );
   lines.push(`Heartbeats, apart from claims (${p.servers.toLocaleString('en-US')} servers; one SQS message per heartbeat, batches of 10 to the poller; USD per 30 days):`, '');
   table(
@@ -100,7 +111,8 @@ export function renderReport(p: SimParams, results: ShardSimResults): string {
   table(
     ['function', 'rate', 'time per invocation', 'concurrent executions'],
     [
-      ['claim-gs (proposed, 64 shards)', `${p.rate}/s`, `p50 ${best.latencyP50Ms} ms (simulated)`, `~${claimInstances}`],
+      [`claim-gs (proposed, ${best.shards} shards)`, `${p.rate}/s`, `p50 ${best.latencyP50Ms} ms (simulated)`, `~${claimInstances}`],
+      [`claim-gs (positions, ${positions.shards} shards)`, `${p.rate}/s`, `p50 ${positions.latencyP50Ms} ms (simulated)`, `~${positions.instances}`],
       ['status-poller (batches of 10)', `${Math.round(eventsPerSec).toLocaleString('en-US')} events/s`, `~${pollerBatchMs} ms per batch (assumed)`, `~${pollerConcurrency}`],
     ],
   );

@@ -1,12 +1,15 @@
 // The event-driven simulation of the claim path: Lambda instances with their candidate caches,
 // the availability index split into shards by the real shardOf() hash, GSI propagation lag and
-// lost races.
+// lost races. Three candidate strategies: `current` (every shard, the oldest 100), `proposed` (one
+// random shard's oldest page) and `positions` (one random shard's window from a random pool
+// position, lib/game-servers/candidates.ts).
 import { shardOf } from '../../lib/game-servers/availability-keys';
 import { Rng } from '../../testkit/rng';
 import { CLAIM_WRU, LOST_RACE_WRU, rruForQuery } from './capacity';
 import { Heap } from './heap';
-import { CACHE_TTL_MS, CLAIM_MAX_ATTEMPTS, CURRENT_PAGE, LIST_SIZE, PROPOSED_PAGE } from './model';
+import { CACHE_TTL_MS, CLAIM_MAX_ATTEMPTS, CURRENT_PAGE, LIST_SIZE, POSITIONS_PAGE, PROPOSED_PAGE } from './model';
 import type { SimParams } from './params';
+import { PositionIndex } from './positions';
 
 interface Server {
   rank: number;
@@ -14,11 +17,15 @@ interface Server {
   available: boolean;
   /** When the claim write that took it completed (the index drops it the GSI lag later). */
   claimedAt: number;
-  /** Current index entry (a release adds a new entry at the end of its shard's order). */
+  /**
+   * Current index entry (a release adds a new entry: at the end of its shard's order, or with
+   * `positions` at a new random pool position).
+   */
   entry: number;
 }
 interface Entry {
   server: number;
+  /** The sort key: when it became available (0 at the start), or with `positions` its pool position in [0, 1). */
   availableAt: number;
   /** When the index shows it (write time + lag). */
   visibleFrom: number;
@@ -33,7 +40,8 @@ interface Instance {
   busy: boolean;
 }
 
-export type Strategy = 'current' | 'proposed';
+export type Strategy = 'current' | 'proposed' | 'positions';
+export const STRATEGIES: readonly Strategy[] = ['current', 'proposed', 'positions'];
 
 export interface SimResult {
   strategy: Strategy;
@@ -57,13 +65,18 @@ export interface SimResult {
 
 type Event =
   | { kind: 'arrival' }
-  | { kind: 'listed'; instance: number; request: Request; shards: number[] }
+  | { kind: 'listed'; instance: number; request: Request; shards: number[]; window?: Window }
   | { kind: 'written'; instance: number; request: Request; server: number }
   | { kind: 'retry'; instance: number; request: Request }
   | { kind: 'release'; server: number };
 interface Request {
   arrivedAt: number;
   attempts: number;
+}
+/** `positions`: the window a refresh lists, from a pool position; `after` once its first Query is in and short. */
+interface Window {
+  from: number;
+  after?: number[];
 }
 
 
@@ -81,6 +94,11 @@ export function simulate(p: SimParams, strategy: Strategy, shards: number, endpo
   order.forEach((serverIndex, rank) => (servers[serverIndex]!.rank = rank));
   const queues: Entry[][] = Array.from({ length: shards }, () => []);
   const heads = new Array<number>(shards).fill(0);
+  // `positions`: each shard's entries in pool-position order instead of arrival order.
+  const shardSizes = new Array<number>(shards).fill(0);
+  for (const server of servers) shardSizes[server.shard]!++;
+  const positioned = strategy === 'positions' ? shardSizes.map((size) => new PositionIndex<Entry>(size)) : [];
+  const addEntry = (shard: number, entry: Entry) => (strategy === 'positions' ? positioned[shard]!.insert(entry) : queues[shard]!.push(entry));
   let entryIds = 0;
   const events = new Heap<Event>();
 
@@ -93,9 +111,9 @@ export function simulate(p: SimParams, strategy: Strategy, shards: number, endpo
       server.claimedAt = -p.lagMs - 1;
       events.push(random() * p.sessionMs, { kind: 'release', server: index });
     } else {
-      const entry: Entry = { server: index, availableAt: 0, visibleFrom: -Infinity, id: entryIds++ };
+      const entry: Entry = { server: index, availableAt: strategy === 'positions' ? random() : 0, visibleFrom: -Infinity, id: entryIds++ };
       server.entry = entry.id;
-      queues[server.shard]!.push(entry);
+      addEntry(server.shard, entry);
     }
   }
 
@@ -132,13 +150,27 @@ export function simulate(p: SimParams, strategy: Strategy, shards: number, endpo
     }
     return found;
   };
+  /**
+   * `positions`: what a Query of one shard's pool positions in [from, to) at time t returns, the
+   * first `limit` entries the index shows in position order. (A run-out lease would follow the
+   * positions in the first range; here every session ends in a release, so there are none.)
+   */
+  const listPositions = (shard: number, t: number, from: number, to: number, limit: number): Entry[] => {
+    const snapshot = t - p.lagMs;
+    return positioned[shard]!.range(from, to, limit, (entry) => {
+      const server = servers[entry.server]!;
+      if (server.entry !== entry.id || (!server.available && server.claimedAt <= snapshot)) return 'gone';
+      return entry.visibleFrom > snapshot ? 'hidden' : 'listed';
+    });
+  };
   /** Items a Query with Limit `page` reads from a shard (the available ones, up to the page). */
   const availableInShard = new Array<number>(shards).fill(0);
-  for (const queue of queues) for (const entry of queue) availableInShard[servers[entry.server]!.shard]!++;
-  const readCost = (shard: number, page: number, t: number) => {
+  for (const server of servers) if (server.available) availableInShard[server.shard]!++;
+  /** Bills a Query of `shard` that read `items` index entries (0.5 RRU at the least). */
+  const readCost = (shard: number, items: number, t: number) => {
     if (!measuring(t)) return;
     queries++;
-    const cost = rruForQuery(Math.min(page, availableInShard[shard]!));
+    const cost = Math.max(0.5, rruForQuery(items));
     rru += cost;
     shardRru[shard]! += cost;
   };
@@ -153,7 +185,8 @@ export function simulate(p: SimParams, strategy: Strategy, shards: number, endpo
     request.attempts++;
     if (instance.cache.items.length === 0 || t - instance.cache.fetchedAt > CACHE_TTL_MS) {
       const listShards = strategy === 'current' ? [...Array(shards).keys()] : [Math.floor(random() * shards)];
-      events.push(t + p.queryMs, { kind: 'listed', instance: instanceIndex, request, shards: listShards });
+      const window = strategy === 'positions' ? { window: { from: random() } } : {};
+      events.push(t + p.queryMs, { kind: 'listed', instance: instanceIndex, request, shards: listShards, ...window });
       return;
     }
     write(t, instanceIndex, request);
@@ -209,7 +242,7 @@ export function simulate(p: SimParams, strategy: Strategy, shards: number, endpo
           // Each shard's entries are in index order (availableAt, then endpoint), so the 100
           // oldest-available of the merge are among the first 100 of every shard.
           const heads = event.shards.map((shard) => {
-            readCost(shard, CURRENT_PAGE, t);
+            readCost(shard, Math.min(CURRENT_PAGE, availableInShard[shard]!), t);
             return listShard(shard, start, LIST_SIZE);
           });
           const at = new Array<number>(heads.length).fill(0);
@@ -226,10 +259,28 @@ export function simulate(p: SimParams, strategy: Strategy, shards: number, endpo
             items.push(heads[best]![at[best]!]!.server);
             at[best]!++;
           }
-        } else {
+        } else if (strategy === 'proposed') {
           const shard = event.shards[0]!;
-          readCost(shard, PROPOSED_PAGE, t);
+          readCost(shard, Math.min(PROPOSED_PAGE, availableInShard[shard]!), t);
           items = listShard(shard, start, PROPOSED_PAGE).map((entry) => entry.server);
+        } else {
+          // `availableAt BETWEEN from AND now`, Limit a page; when that comes back short, a second
+          // Query (`availableAt < from`, Limit the rest) wraps around to the shard's first positions.
+          const shard = event.shards[0]!;
+          const window = event.window!;
+          if (window.after === undefined) {
+            const after = listPositions(shard, start, window.from, 1, POSITIONS_PAGE).map((entry) => entry.server);
+            readCost(shard, after.length, t);
+            if (after.length < POSITIONS_PAGE) {
+              events.push(t + p.queryMs, { ...event, window: { from: window.from, after } });
+              break;
+            }
+            items = after;
+          } else {
+            const before = listPositions(shard, start, 0, window.from, POSITIONS_PAGE - window.after.length).map((entry) => entry.server);
+            readCost(shard, before.length, t);
+            items = [...new Set([...window.after, ...before])];
+          }
         }
         instances[event.instance]!.cache = { items, fetchedAt: t };
         write(t, event.instance, event.request);
@@ -266,9 +317,10 @@ export function simulate(p: SimParams, strategy: Strategy, shards: number, endpo
         const server = servers[event.server]!;
         server.available = true;
         availableInShard[server.shard]!++;
-        const entry: Entry = { server: event.server, availableAt: t, visibleFrom: t + p.lagMs, id: entryIds++ };
+        // Back in the pool: at the end of its shard's order, or (`positions`) at a new random position.
+        const entry: Entry = { server: event.server, availableAt: strategy === 'positions' ? random() : t, visibleFrom: t + p.lagMs, id: entryIds++ };
         server.entry = entry.id;
-        queues[server.shard]!.push(entry);
+        addEntry(server.shard, entry);
         break;
       }
     }
