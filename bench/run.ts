@@ -13,18 +13,18 @@ import { parseArgs } from 'node:util';
 import { PROFILES, type BenchContext, type RunRow } from './lib/context';
 import { startBenchEnv } from './lib/env';
 import { renderMarkdown } from './report/markdown';
-import { correctness, ratios, targets, type BenchResults, type Machine, type Sections } from './report/summary';
+import { correctness, lambdaConcurrency, ratios, targets, type BenchResults, type Machine, type Sections } from './report/summary';
 import { renderChart } from './report/svg';
 import { runBaseline } from './scenarios/baseline';
-import { CANDIDATE_SHARDS, runCandidateStrategies } from './scenarios/candidates';
 import { BENCH_LEASE_SECONDS, runClaims } from './scenarios/claims';
 import { FLOOR_UPDATE, runFloor } from './scenarios/floor';
 import { runIngestion } from './scenarios/ingestion';
+import { runInstances } from './scenarios/instances';
 import { runListing } from './scenarios/listing';
 import { runPairs } from './scenarios/pairs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['floor', 'claims', 'baseline', 'pairs', 'candidates', 'listing', 'ingestion'] as const;
+const SCENARIOS = ['floor', 'claims', 'baseline', 'pairs', 'instances', 'listing', 'ingestion'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +39,7 @@ const outDir = resolve(values.out ?? join(ROOT, 'bench/results', values.quick ? 
 const shards = Number(values.shards);
 const only = new Set(values.only ? values.only.split(',') : SCENARIOS);
 if (!Number.isInteger(shards) || shards < 1 || shards > 64) throw new Error('--shards must be an integer 1..64');
+for (const name of only) if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: no scenario ${name} (${SCENARIOS.join(', ')})`);
 
 const started = Date.now();
 const loadAverageAtStart = loadavg().map((value) => Math.round(value * 100) / 100);
@@ -83,7 +84,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-const sections: Sections = { floor: [], adjacentFloor: [], claims: [], baseline: [], pairs: [], candidates: [], listing: [], ingestion: [] };
+const sections: Sections = { floor: [], adjacentFloor: [], claims: [], baseline: [], pairs: [], instances: [], instancesFloor: [], listing: [], ingestion: [] };
 try {
   const ctx: BenchContext = { env, profile, log };
   log(`services up (DynamoDB Local pid ${env.services.pids[0]}, local SQS pid ${env.services.pids[1]})`);
@@ -106,9 +107,11 @@ try {
     log('pairs: count 2 on distinct nodes');
     sections.pairs = await runPairs(ctx, { writeRate });
   }
-  if (only.has('candidates')) {
-    log(`candidates: one function instance per claimer, shipped CandidateCache vs an alternative random-shard candidate source (${CANDIDATE_SHARDS} shards)`);
-    sections.candidates = await runCandidateStrategies(ctx, { writeRate });
+  if (only.has('instances')) {
+    log(`instances: claims at Lambda concurrency, one function instance per claimer (AVAILABILITY_SHARDS=${shards}), each run next to its own floor`);
+    const instances = await runInstances(ctx, { writeRate });
+    sections.instances = instances.rows;
+    sections.instancesFloor = instances.floors;
   }
   if (only.has('listing')) {
     log(`listing: get-available-gs at ${profile.listingTiers.join(', ')} registered servers`);
@@ -144,6 +147,8 @@ const results: BenchResults = {
     "Pools and the listing table are loaded with BatchWriteItem of records built by the poller's own pure decision (decideGameServerWrite on a first event), 25 per request; the ingestion path itself (read, decide, conditional put per event) is what the ingestion scenario measures, through the handler and through local SQS.",
     "DynamoDB requests are counted, not estimated: a middleware on the DynamoDB client of the handlers (in-process) or of the HTTP server process counts every command by name (and every HTTP attempt, retries included). DynamoDB requests per claim = commands / successful claims, listing refreshes, lost races and their undoing included (a claim's claim-record and server writes go out side by side: two requests, one round trip of latency).",
     'in-process: the Lambda handler (makeHandler(deps): middy, auth, validation, lib) called with API Gateway v2 events; one function instance per run serving all c callers concurrently. "1 instance per claimer": c instances, no shared candidate cache, as c Lambda containers would be. http: the local HTTP server (scripts/local/http-server.ts) in its own Node process, keep-alive connections; it runs each function as Lambda does, one request per instance at a time (a cold start when all are busy), so its rows are the AWS model.',
+    'Refusals are counted, not inferred: the same middleware counts every ConditionalCheckFailedException per command, and for UpdateItem and PutItem per status the write sets (read from its own expression): UpdateItem → claimed is a claim write (refused: a lost race), UpdateItem → available the undo of a half-won set.',
+    `Claims at Lambda concurrency (instances): claim-gs in-process with one function instance per claimer, on one stage with the default configuration (AVAILABILITY_SHARDS=${shards}); each run follows its own floors, measured on that stage at its concurrency (${profile.runMs / 3000} s each). The small pool (${profile.smallPool.servers} servers, c=${profile.smallPool.concurrency}) cycles: each claimer releases its claim (POST /claims/{claimId}/release through its own release-claim handler, on a DynamoDB client of its own) and claims again; a double claim there is a win of a server whose previous claim had not sent its release, or a release that did not return exactly the claim's servers.${profile.largePool ? ` The large pool registers ${profile.largePool.servers.toLocaleString('en-US')} servers in the claim's own pool before its floors.` : ''}`,
     "Double claims: every win (claim id + endpoints) is recorded; an endpoint handed out more than once counts once per extra hand-out. Afterwards every won endpoint is read back (consistent BatchGetItem): a record that holds another claim id or status is a table disagreement; for claim-gs every winner's claim record is read back too and must name exactly the won servers and the attempt their records carry. Pairs also count pairs sharing a node.",
     "Baseline: the replaced sample's strategy on the same table and pool shape: Query the pool's availability index (Limit 1), take the first item, PutItem it as busy with no condition.",
     `The SDK client is lib/deps.ts's (same options) with a 1024-socket keep-alive pool instead of the SDK's default 50. AVAILABILITY_SHARDS=${shards}, CANDIDATE_CACHE_MS=1000 (the defaults), HEARTBEAT_TIMEOUT_SECONDS=3600 (the bench does not heartbeat).`,
@@ -151,6 +156,7 @@ const results: BenchResults = {
   ],
   ...sections,
   ratios: ratios(sections),
+  lambdaConcurrency: lambdaConcurrency(sections),
   targets: targets(sections, checked),
   correctness: checked,
 };

@@ -14,6 +14,12 @@ export interface BenchProfile {
   claimConcurrencies: number[];
   /** Concurrencies of the "one function instance per claimer" variant. */
   ownInstanceConcurrencies: number[];
+  /** The instances scenario (claims at Lambda concurrency): count 1 and pairs at these concurrencies. */
+  instanceConcurrencies: number[];
+  /** The small pool of the instances scenario: claimers cycle claim -> release on this many servers. */
+  smallPool: { servers: number; concurrency: number };
+  /** The large pool of the instances scenario (registered servers); none: not run. */
+  largePool?: { servers: number; concurrency: number };
   listingTiers: number[];
   /** Registered servers for the listing over 16 shards. */
   shardedListingServers: number;
@@ -29,6 +35,9 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     floorConcurrencies: [1, 4, 16, 64],
     claimConcurrencies: [1, 4, 16, 64],
     ownInstanceConcurrencies: [16, 64],
+    instanceConcurrencies: [16, 64],
+    smallPool: { servers: 200, concurrency: 64 },
+    largePool: { servers: 100_000, concurrency: 64 },
     listingTiers: [1_000, 10_000, 100_000],
     shardedListingServers: 10_000,
     listingRequests: 400,
@@ -40,7 +49,11 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     warmupMs: 500,
     floorConcurrencies: [1, 16, 64],
     claimConcurrencies: [1, 16, 64],
-    ownInstanceConcurrencies: [16],
+    // The instances scenario runs claim-gs with one instance per claimer at c=16 (and checks it):
+    // the claims scenario's own copy of that run is left out of the quick profile.
+    ownInstanceConcurrencies: [],
+    instanceConcurrencies: [16],
+    smallPool: { servers: 200, concurrency: 16 },
     listingTiers: [1_000, 10_000],
     shardedListingServers: 1_000,
     listingRequests: 40,
@@ -57,7 +70,10 @@ export interface BenchContext {
 
 /** Claim-specific outcome of a run. */
 export interface ClaimFacts {
-  /** Distinct servers handed out per second of the run. */
+  /**
+   * Distinct servers (pairs: distinct pairs) handed out per second of the run. Claim -> release
+   * cycles hand the same servers out again and again: their claims/s is the row's perSec.
+   */
   distinctPerSec: number;
   doubleClaims: number;
   tableDisagreements: number;
@@ -71,12 +87,32 @@ export interface ClaimFacts {
   stoppedEarly: boolean;
   /** Refusals by the message the caller got (e.g. "No game servers match the request right now"). */
   missReasons?: Record<string, number>;
+  /** Claim -> release cycles (each win released right away by the same claimer; small pools). */
+  cycle?: CycleFacts;
+}
+
+/** The release half of claim -> release cycles, counted and timed apart from the claims. */
+export interface CycleFacts {
+  releases: number;
+  /** DynamoDB commands the release handlers sent, per release (their own counted client). */
+  releaseRequestsPerCycle: number;
+  releaseCommands: Record<string, number>;
+  /** Latency of the release requests alone. */
+  releaseLatency: LatencySummary;
+  /** Latency of the whole cycle (claim, then release). */
+  cycleLatency: LatencySummary;
+  /** Releases that did not return exactly the servers the claim won (another claimer held one). */
+  releaseMismatches: number;
+  /** Wins of a server whose previous claim had not started its release: a double claim (also in doubleClaims). */
+  heldWhenWon: number;
 }
 
 /** One measured run: an operation at one concurrency. */
 export interface RunRow {
   label: string;
   via: string;
+  /** Which row of a scenario a run (or its adjacent floor) belongs to (the instances scenario). */
+  case?: string;
   concurrency: number;
   ok: number;
   misses: number;
@@ -86,11 +122,17 @@ export interface RunRow {
   /** ok operations per second. */
   perSec: number;
   latency: LatencySummary;
+  /** Latency of named parts of each operation (the cycle floor: its claim writes and its release). */
+  parts?: Record<string, LatencySummary>;
   /** DynamoDB commands per ok operation (counted by middleware, not estimated). */
   roundTripsPerOk?: number;
   /** HTTP requests to DynamoDB per ok operation (commands plus SDK retries). */
   httpRequestsPerOk?: number;
   commands?: Record<string, number>;
+  /** Commands refused on their condition (ConditionalCheckFailedException), by API name. */
+  refusedByCommand?: Record<string, number>;
+  /** Single-item writes by the status they set, sent and refused (CommandCounts.writesByStatus). */
+  writesByStatus?: Record<string, { sent: number; refused: number }>;
   claims?: ClaimFacts;
   listing?: ListingFacts;
   ingestion?: IngestionFacts;
@@ -133,11 +175,17 @@ export interface IngestionFacts {
   deadLettered?: number;
 }
 
-export function roundTrips(counts: CommandCounts, ok: number): Pick<RunRow, 'roundTripsPerOk' | 'httpRequestsPerOk' | 'commands'> {
+export function roundTrips(
+  counts: CommandCounts,
+  ok: number,
+): Pick<RunRow, 'roundTripsPerOk' | 'httpRequestsPerOk' | 'commands' | 'refusedByCommand' | 'writesByStatus'> {
+  const writes = Object.entries(counts.writesByStatus ?? {});
   return {
     roundTripsPerOk: ok > 0 ? Math.round((counts.commands / ok) * 1000) / 1000 : Number.NaN,
     httpRequestsPerOk: ok > 0 ? Math.round((counts.httpRequests / ok) * 1000) / 1000 : Number.NaN,
     commands: counts.byCommand,
+    ...(Object.keys(counts.refusedByCommand ?? {}).length ? { refusedByCommand: counts.refusedByCommand } : {}),
+    ...(writes.length ? { writesByStatus: Object.fromEntries(writes.map(([key, sent]) => [key, { sent, refused: counts.refusedByStatus?.[key] ?? 0 }])) } : {}),
   };
 }
 

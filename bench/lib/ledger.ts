@@ -94,3 +94,97 @@ async function readAll(admin: DynamoDBDocumentClient, table: string, keyName: st
   }
   return found;
 }
+
+export interface CycleCheck extends LedgerCheck {
+  /** Wins of a server whose previous claim (of this run) had not started its release. */
+  heldWhenWon: number;
+  /** Releases that did not return exactly the servers their claim won. */
+  releaseMismatches: number;
+}
+
+/**
+ * The ledger of claim -> release cycles, where a server is won many times over, once per claim:
+ * a double claim is a win of a server that another claim still holds. Every win marks its
+ * servers held; the release marks them releasing when sent and free when it answered. A win of a
+ * held server (its claim's release not even sent) is a double claim; a win while the release is
+ * in flight is not (the release may have committed). The release must return exactly the claim's
+ * servers: it returns only servers still held by the claim's attempt, so a server that someone
+ * else took in between shows up here too. Afterwards every claim record must say released with
+ * those servers, and every server must be free again (or held by the claim whose release failed).
+ */
+export class CycleLedger {
+  private readonly holder = new Map<string, { claimId: string; releasing: boolean }>();
+  private readonly claims = new Map<string, string[]>();
+  private readonly released = new Set<string>();
+  private wins = 0;
+  private sameNodeSets = 0;
+  private heldWhenWon = 0;
+  private releaseMismatches = 0;
+
+  won(claimId: string, servers: Array<{ endpoint: string; node?: string }>, distinctNodes = false): void {
+    this.wins++;
+    this.claims.set(claimId, servers.map((s) => s.endpoint));
+    for (const { endpoint } of servers) {
+      const current = this.holder.get(endpoint);
+      if (current && !current.releasing) this.heldWhenWon++;
+      this.holder.set(endpoint, { claimId, releasing: false });
+    }
+    if (distinctNodes && new Set(servers.map((s) => s.node)).size !== servers.length) this.sameNodeSets++;
+  }
+
+  releasing(claimId: string): void {
+    for (const endpoint of this.claims.get(claimId) ?? []) {
+      const current = this.holder.get(endpoint);
+      if (current?.claimId === claimId) current.releasing = true;
+    }
+  }
+
+  /** The release answered with these servers returned to the pool. */
+  releasedWith(claimId: string, returned: string[]): void {
+    const won = this.claims.get(claimId) ?? [];
+    const back = new Set(returned);
+    if (back.size !== won.length || !won.every((endpoint) => back.has(endpoint))) this.releaseMismatches++;
+    this.released.add(claimId);
+    for (const endpoint of won) if (this.holder.get(endpoint)?.claimId === claimId) this.holder.delete(endpoint);
+  }
+
+  get distinctEndpoints(): number {
+    return new Set([...this.claims.values()].flat()).size;
+  }
+
+  async check(admin: DynamoDBDocumentClient, table: string, claimsTable: string): Promise<CycleCheck> {
+    const endpoints = [...new Set([...this.claims.values()].flat())];
+    const stored = await readAll(admin, table, 'endpoint', endpoints, 'endpoint, claimId, claimAttempt, #s');
+    let tableDisagreements = 0;
+    for (const endpoint of endpoints) {
+      const record = stored.get(endpoint);
+      const holder = this.holder.get(endpoint);
+      const agrees = holder ? record?.claimId === holder.claimId : record?.status === 'available' && record.claimId === undefined;
+      if (!agrees) tableDisagreements++;
+    }
+    const records = await readAll(admin, claimsTable, 'claimId', [...this.claims.keys()], 'claimId, endpoints, releasedEndpoints, #s');
+    let recordDisagreements = 0;
+    const sameSet = (a: unknown, b: string[]) => {
+      const named = new Set((a as string[] | undefined) ?? []);
+      return named.size === b.length && b.every((endpoint) => named.has(endpoint));
+    };
+    for (const [claimId, won] of this.claims) {
+      const record = records.get(claimId);
+      const agrees =
+        record !== undefined &&
+        sameSet(record.endpoints, won) &&
+        (!this.released.has(claimId) || (record.status === 'released' && sameSet(record.releasedEndpoints, won)));
+      if (!agrees) recordDisagreements++;
+    }
+    return {
+      wins: this.wins,
+      distinctEndpoints: endpoints.length,
+      doubleClaims: this.heldWhenWon + this.releaseMismatches,
+      tableDisagreements,
+      sameNodeSets: this.sameNodeSets,
+      recordDisagreements,
+      heldWhenWon: this.heldWhenWon,
+      releaseMismatches: this.releaseMismatches,
+    };
+  }
+}

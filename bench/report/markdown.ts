@@ -1,5 +1,6 @@
 import type { RunRow } from '../lib/context';
-import { floorFor, FLOOR_TWO_WRITES, FLOOR_UPDATE, type BenchResults } from './summary';
+import { FLOOR_CYCLE, FLOOR_PAIR, INSTANCE_CASES } from '../lib/instance-cases';
+import { floorFor, FLOOR_TWO_WRITES, FLOOR_UPDATE, LAMBDA_GOAL, type BenchResults, type LambdaGoalRow } from './summary';
 
 const f = (value: number | undefined, digits = 0) => (value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits));
 const ms = (value: number | undefined) => f(value, value !== undefined && value < 10 ? 2 : 1);
@@ -38,6 +39,8 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('');
   out.push(table(['target', 'measured', 'bar', 'met'], r.targets.map((t) => [t.name, t.measured, t.threshold, t.met ? 'yes' : '**no**'])));
   out.push('');
+
+  out.push(...lambdaSection(r));
 
   out.push('## Floor: raw DynamoDB Local round trips');
   out.push('');
@@ -143,34 +146,6 @@ export function renderMarkdown(r: BenchResults): string {
   );
   out.push('');
 
-  out.push('## Candidate strategies across function instances (lib claim path, one instance per claimer)');
-  out.push('');
-  out.push(
-    'The shipped CandidateCache lists one random shard per refresh (page of 100; the whole pool only when that page cannot form the set), so separate instances hold different candidates; ' +
-      'an alternative candidate source measured beside it (bench/lib/random-shard-candidates.ts) does the same with pages of 50, no hold-back and no whole-pool fallback. Same pool shape and concurrency, AVAILABILITY_SHARDS=16.',
-  );
-  out.push('');
-  out.push(
-    table(
-      ['candidates', 'c', 'claims/s', 'p50 ms', 'p99 ms', 'DynamoDB requests/claim', 'commands', 'misses', 'double claims', 'table disagreements'],
-      r.candidates.map((x) => [
-        x.label,
-        x.concurrency,
-        f(x.claims?.distinctPerSec ?? x.perSec),
-        ms(x.latency.p50),
-        ms(x.latency.p99),
-        f(x.roundTripsPerOk, 3),
-        Object.entries(x.commands ?? {})
-          .map(([name, n]) => `${name.replace(/Command$/, '')} ${n}`)
-          .join(', '),
-        x.misses,
-        x.claims?.doubleClaims ?? '–',
-        x.claims ? x.claims.tableDisagreements + x.claims.recordDisagreements : '–',
-      ]),
-    ),
-  );
-  out.push('');
-
   out.push('## Listing: `get-available-gs`, one request at a time');
   out.push('');
   out.push(
@@ -235,7 +210,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('');
   const c = r.correctness;
   out.push(
-    `Ours (claim-gs, set-gs-busy, pairs, candidate strategies): **${c.ourDoubleClaims} double claims**, ${c.ourTableDisagreements} table disagreements, ${c.ourRecordDisagreements} claim-record disagreements, ` +
+    `Ours (claim-gs, set-gs-busy, pairs, instances): **${c.ourDoubleClaims} double claims**, ${c.ourTableDisagreements} table disagreements, ${c.ourRecordDisagreements} claim-record disagreements, ` +
       `${c.ourSameNodePairs} same-node pairs, ${c.ourErrors} errors. Baseline: **${c.baselineDoubleClaims} double claims**, ` +
       `${c.baselineLostHandOuts} hand-outs the table gave to another caller.`,
   );
@@ -245,4 +220,132 @@ export function renderMarkdown(r: BenchResults): string {
   for (const line of r.method) out.push(`- ${line}`);
   out.push('');
   return out.join('\n');
+}
+
+/** The before figures of the issue "claims at Lambda concurrency", quoted as the issue gives them. */
+const BEFORE_ISSUE = [
+  '| claim-gs, count 1 | c=16 | c=64 |',
+  '| --- | --- | --- |',
+  '| one shared instance | 438/s, p99 88 ms, 2.01 requests/claim | 457/s, p99 250 ms |',
+  '| one instance per claimer | 153/s, p99 413 ms, 3.21 requests/claim | 107/s, p99 1,846 ms, 4.63 requests/claim |',
+  '| one instance per claimer, 16 shards | 563/s, p99 122 ms, 2.19 | 429/s, p99 585 ms, 2.56 |',
+  '| floor: UpdateItem + PutItem side by side | 698/s, p50 20.6 ms | 472/s, p50 131 ms |',
+].join('\n');
+
+const SHORT_FLOOR: Record<string, string> = {
+  [FLOOR_TWO_WRITES]: 'UpdateItem + PutItem',
+  [FLOOR_PAIR]: 'UpdateItem ×2 + PutItem',
+  [FLOOR_CYCLE]: 'cycle: claim writes + release',
+};
+
+const yesNo = (met: boolean) => (met ? 'yes' : '**no**');
+const commandList = (commands: Record<string, number> | undefined) =>
+  Object.entries(commands ?? {})
+    .map(([name, n]) => `${name.replace(/Command$/, '')} ${n}`)
+    .join(', ') || '–';
+
+/** The issue "claims at Lambda concurrency": its rows against their adjacent floors, then the issue's before figures. */
+function lambdaSection(r: BenchResults): string[] {
+  const out: string[] = [];
+  if (!r.lambdaConcurrency.length) return out;
+  out.push('## Claims at Lambda concurrency (one function instance per claimer, default configuration)');
+  out.push('');
+  out.push(
+    `claim-gs through its handler in-process, one \`makeHandler(deps)\` (its own candidate cache) per concurrent claimer, as one Lambda execution environment per concurrent request; AVAILABILITY_SHARDS=${r.settings.availabilityShards}. ` +
+      'Right before each run, on the same stage at the same concurrency, its floors: one conditional UpdateItem, and what one uncontended claim of the kind sends — ' +
+      `count 1 and the large pool: "${FLOOR_TWO_WRITES}"; pairs: "${FLOOR_PAIR}"; small pool: "${FLOOR_CYCLE}" (the small pool cycles claim → release, so its floor is the same cycle with nothing in its way: the claim's two writes sent together, then the same release-claim handler on a server of the caller's own; its claims/s is compared with the floor's cycles/s). ` +
+      'claims/s: distinct servers claimed/s (pairs: distinct pairs/s; small pool: claims won/s, the servers come back). p99: the claims\' own (small pool: without the release), against the floor op\'s p50 (small pool: the p50 of the cycle floor\'s claim writes alone). ' +
+      'DynamoDB requests/claim: every command of the claim path ÷ claims won (listings, lost races, undos; not the releases). ' +
+      'Refused claim writes/claim: conditional UpdateItems setting status claimed that DynamoDB refused (ConditionalCheckFailedException, counted per command on the client) ÷ claims won (pairs: ÷ pairs won); the undo of a half-won set is an UpdateItem returning a server to the pool, counted apart (detail table). ' +
+      `Goal per row: claims/s ≥ ${LAMBDA_GOAL.throughput} × floor/s, p99 ≤ ${LAMBDA_GOAL.p99OverFloorP50} × floor p50, refused claim writes/claim ≤ ${LAMBDA_GOAL.refusedPerClaim}, ${LAMBDA_GOAL.doubleClaims} double claims (and no table or claim-record disagreement, no same-node pair).`,
+  );
+  out.push('');
+  const rows = r.lambdaConcurrency;
+  out.push(
+    table(
+      [
+        'row',
+        'c',
+        'pool',
+        'claims/s',
+        'floor/s (which floor)',
+        'claims ÷ floor',
+        'p99 ms',
+        'floor p50 ms',
+        'p99 ÷ floor p50',
+        'DynamoDB requests/claim',
+        'refused claim writes/claim',
+        'claims/s ÷ UpdateItem/s',
+        'double claims',
+        `≥ ${LAMBDA_GOAL.throughput} × floor`,
+        `p99 ≤ ${LAMBDA_GOAL.p99OverFloorP50} × floor p50`,
+        `refused ≤ ${LAMBDA_GOAL.refusedPerClaim}`,
+        '0 double claims',
+      ],
+      rows.map((x) => [
+        x.case,
+        x.concurrency,
+        x.poolSize.toLocaleString('en-US'),
+        f(x.claimsPerSec),
+        `${f(x.floorPerSec)} (${SHORT_FLOOR[x.floor] ?? x.floor})`,
+        f(x.ratio, 2),
+        ms(x.p99Ms),
+        ms(x.floorP50Ms),
+        f(x.p99OverFloorP50, 2),
+        f(x.requestsPerClaim, 2),
+        f(x.refusedClaimWritesPerClaim, 3),
+        `${f(x.claimsOverUpdateItem, 2)} (of ${f(x.updateItemPerSec)}/s)`,
+        x.otherViolations ? `${x.doubleClaims} (+${x.otherViolations} disagreements)` : x.doubleClaims,
+        yesNo(x.met.throughput),
+        yesNo(x.met.p99),
+        yesNo(x.met.refused),
+        yesNo(x.met.doubleClaims),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push('Detail: what the claims sent and what was refused; the small pool\'s releases, counted on a DynamoDB client of their own.');
+  out.push('');
+  const runOf = (x: LambdaGoalRow) => r.instances.find((run) => (run.case ?? run.label) === x.case && run.concurrency === x.concurrency);
+  out.push(
+    table(
+      ['row', 'c', 'claims won', 'p50 ms', 'commands (claims)', 'refused (by command)', 'undo UpdateItems/claim (refused)', 'release: requests/cycle, p50 ms', 'misses', 'errors'],
+      rows.map((x) => {
+        const run = runOf(x);
+        return [
+          x.case,
+          x.concurrency,
+          run?.ok ?? '–',
+          ms(run?.latency.p50),
+          commandList(run?.commands),
+          commandList(run?.refusedByCommand),
+          x.undoWritesPerClaim === undefined ? '–' : `${f(x.undoWritesPerClaim, 3)} (${x.undoWritesRefused ?? 0})`,
+          x.releaseRequestsPerCycle === undefined
+            ? '–'
+            : `${f(x.releaseRequestsPerCycle, 2)} (${commandList(run?.claims?.cycle?.releaseCommands)}), ${ms(x.releaseP50Ms)} (floor's release ${ms(x.floorReleaseP50Ms)})`,
+          run?.misses ?? '–',
+          run?.errors ? `${run.errors} (${run.firstError})` : (run?.errors ?? '–'),
+        ];
+      }),
+    ),
+  );
+  out.push('');
+  // Count 1 at one concurrency over the pool sizes (pairs cost more per claim by nature).
+  const top = Math.max(...rows.map((x) => x.concurrency));
+  const byPool = rows.filter((x) => x.concurrency === top && x.case !== INSTANCE_CASES.pairs).sort((a, b) => a.poolSize - b.poolSize);
+  if (byPool.length > 1) {
+    out.push(
+      `Cost per claim against pool size at c=${byPool[0]!.concurrency}: ` +
+        byPool
+          .map((x) => `${x.case} (${x.poolSize.toLocaleString('en-US')} servers): ${f(x.requestsPerClaim, 2)} requests, ${f(x.refusedClaimWritesPerClaim, 3)} refused claim writes per claim`)
+          .join('; ') +
+        '.',
+    );
+    out.push('');
+  }
+  out.push('Before (issue figures): one full run on a 2-core machine, default configuration, 1 shard, before the change; quoted as the issue gives them.');
+  out.push('');
+  out.push(BEFORE_ISSUE);
+  out.push('');
+  return out;
 }

@@ -1,6 +1,7 @@
 import type { RunRow } from '../lib/context';
 import { round } from '../lib/stats';
 import { FLOOR_QUERY, FLOOR_TRANSACT, FLOOR_TWO_WRITES, FLOOR_UPDATE } from '../scenarios/floor';
+import { CASE_FLOOR, CYCLE_PART_CLAIM, CYCLE_PART_RELEASE } from '../lib/instance-cases';
 
 export interface Machine {
   cpus: number;
@@ -21,8 +22,10 @@ export interface Sections {
   claims: RunRow[];
   baseline: RunRow[];
   pairs: RunRow[];
-  /** Candidate strategies across function instances (shipped CandidateCache vs the random-shard alternative). */
-  candidates: RunRow[];
+  /** Claims at Lambda concurrency: claim-gs with one function instance per claimer (RunRow.case names the row). */
+  instances: RunRow[];
+  /** The floors measured right before each instances run (same stage, same concurrency, same case). */
+  instancesFloor: RunRow[];
   listing: RunRow[];
   ingestion: RunRow[];
 }
@@ -40,6 +43,51 @@ export interface RatioRow {
   oursOverBaseline?: number;
 }
 
+/** Bars of the issue "claims at Lambda concurrency", per row. */
+export const LAMBDA_GOAL = { throughput: 0.8, p99OverFloorP50: 3, refusedPerClaim: 0.2, doubleClaims: 0 } as const;
+
+/** One row of the "claims at Lambda concurrency" table: a claim run next to its own floors. */
+export interface LambdaGoalRow {
+  case: string;
+  concurrency: number;
+  /** Servers in the run's pool. */
+  poolSize: number;
+  /** Claims won per second: distinct servers (pairs: distinct pairs) claimed/s; claim -> release cycles: wins/s. */
+  claimsPerSec: number;
+  /** The floor the row is compared with (instances.ts CASE_FLOOR), measured right before it. */
+  floor: string;
+  floorPerSec?: number;
+  /**
+   * The floor's p50 the p99 is compared with: the floor op's, or for the cycle floor the p50 of
+   * its claim writes alone (the run's p99 is its claims' alone too).
+   */
+  floorP50Ms?: number;
+  /** claims/s ÷ floor/s. */
+  ratio?: number;
+  p99Ms: number;
+  p99OverFloorP50?: number;
+  /** DynamoDB commands the claim path sent per claim won (listings, lost races and undos included; not the releases). */
+  requestsPerClaim: number;
+  /** Conditional UpdateItems setting status claimed that DynamoDB refused, per claim won (measured). */
+  refusedClaimWritesPerClaim?: number;
+  /** UpdateItems returning a server to the pool (the undo of a half-won set), per claim won, and how many were refused. */
+  undoWritesPerClaim?: number;
+  undoWritesRefused?: number;
+  updateItemPerSec?: number;
+  /** claims/s ÷ one conditional UpdateItem/s (adjacent). */
+  claimsOverUpdateItem?: number;
+  doubleClaims: number;
+  /** Table and claim-record disagreements and same-node pairs (must be 0 like double claims). */
+  otherViolations: number;
+  /** Claim -> release cycles: the release's own DynamoDB commands per cycle and its p50. */
+  releaseRequestsPerCycle?: number;
+  releaseP50Ms?: number;
+  /** The cycle floor's release p50 (the same release-claim handler, uncontended). */
+  floorReleaseP50Ms?: number;
+  errors: number;
+  met: { throughput: boolean; p99: boolean; refused: boolean; doubleClaims: boolean };
+}
+
 export interface Target {
   name: string;
   measured: string;
@@ -48,7 +96,7 @@ export interface Target {
 }
 
 export interface Correctness {
-  /** Over every claim-gs, set-gs-busy, pairs and candidate-strategy run: must be 0. */
+  /** Over every claim-gs, set-gs-busy, pairs and instances run: must be 0. */
   ourDoubleClaims: number;
   ourTableDisagreements: number;
   /** Wins whose claim record is missing or names other servers or another attempt. */
@@ -59,7 +107,7 @@ export interface Correctness {
   /** Hand-outs of the baseline that the table gives to someone else (last writer wins). */
   baselineLostHandOuts: number;
   /** Every scenario produced at least one run with a throughput. */
-  scenariosWithNumbers: Record<Exclude<keyof Sections, 'adjacentFloor'>, boolean>;
+  scenariosWithNumbers: Record<Exclude<keyof Sections, 'adjacentFloor' | 'instancesFloor'>, boolean>;
 }
 
 export interface BenchResults extends Sections {
@@ -71,6 +119,8 @@ export interface BenchResults extends Sections {
   settings: Record<string, string | number>;
   method: string[];
   ratios: RatioRow[];
+  /** The instances section's rows against their floors (the issue "claims at Lambda concurrency"). */
+  lambdaConcurrency: LambdaGoalRow[];
   targets: Target[];
   correctness: Correctness;
 }
@@ -114,6 +164,61 @@ export function ratios(s: Sections): RatioRow[] {
     });
 }
 
+const perClaim = (n: number | undefined, wins: number) => (n !== undefined && wins > 0 ? round(n / wins, 3) : undefined);
+
+/** Each instances run against the floors measured right before it (same case, same concurrency). */
+export function lambdaConcurrency(s: Pick<Sections, 'instances' | 'instancesFloor'>): LambdaGoalRow[] {
+  return s.instances.map((run) => {
+    const name = run.case ?? run.label;
+    const floorLabel = CASE_FLOOR[name] ?? FLOOR_TWO_WRITES;
+    const adjacent = (label: string) => s.instancesFloor.find((f) => f.case === name && f.concurrency === run.concurrency && f.label === label);
+    const floor = adjacent(floorLabel);
+    const update = adjacent(FLOOR_UPDATE);
+    const cycle = run.claims?.cycle;
+    const claimsPerSec = cycle ? run.perSec : (run.claims?.distinctPerSec ?? run.perSec);
+    const writes = run.writesByStatus ?? {};
+    // A refused claim write: a conditional UpdateItem setting status claimed (claimServer). Without
+    // that breakdown (the client could not read the status), every refused UpdateItem counts.
+    const refused = writes['UpdateItem → claimed']?.refused ?? run.refusedByCommand?.UpdateItemCommand ?? 0;
+    const undo = writes['UpdateItem → available'];
+    const ratioValue = ratio(claimsPerSec, floor?.perSec);
+    const floorP50 = floor?.parts?.[CYCLE_PART_CLAIM]?.p50 ?? floor?.latency.p50;
+    const floorReleaseP50 = floor?.parts?.[CYCLE_PART_RELEASE]?.p50;
+    const p99OverFloorP50 = ratio(run.latency.p99, floorP50);
+    const refusedPerClaim = perClaim(refused, run.ok);
+    const doubleClaims = run.claims?.doubleClaims ?? 0;
+    const otherViolations = (run.claims?.tableDisagreements ?? 0) + (run.claims?.recordDisagreements ?? 0) + (run.claims?.sameNodeSets ?? 0);
+    return {
+      case: name,
+      concurrency: run.concurrency,
+      poolSize: run.claims?.poolSize ?? 0,
+      claimsPerSec,
+      floor: floorLabel,
+      ...(floor ? { floorPerSec: floor.perSec } : {}),
+      ...(floorP50 !== undefined ? { floorP50Ms: floorP50 } : {}),
+      ...(ratioValue !== undefined ? { ratio: ratioValue } : {}),
+      p99Ms: run.latency.p99,
+      ...(p99OverFloorP50 !== undefined ? { p99OverFloorP50 } : {}),
+      requestsPerClaim: run.roundTripsPerOk ?? Number.NaN,
+      ...(refusedPerClaim !== undefined ? { refusedClaimWritesPerClaim: refusedPerClaim } : {}),
+      ...(run.ok > 0 ? { undoWritesPerClaim: perClaim(undo?.sent ?? 0, run.ok)!, undoWritesRefused: undo?.refused ?? 0 } : {}),
+      ...(update ? { updateItemPerSec: update.perSec } : {}),
+      ...(update?.perSec ? { claimsOverUpdateItem: ratio(claimsPerSec, update.perSec)! } : {}),
+      doubleClaims,
+      otherViolations,
+      ...(cycle ? { releaseRequestsPerCycle: cycle.releaseRequestsPerCycle, releaseP50Ms: cycle.releaseLatency.p50 } : {}),
+      ...(floorReleaseP50 !== undefined ? { floorReleaseP50Ms: floorReleaseP50 } : {}),
+      errors: run.errors,
+      met: {
+        throughput: ratioValue !== undefined && claimsPerSec >= LAMBDA_GOAL.throughput * floor!.perSec,
+        p99: floorP50 !== undefined && run.latency.p99 <= LAMBDA_GOAL.p99OverFloorP50 * floorP50,
+        refused: refusedPerClaim !== undefined && refusedPerClaim <= LAMBDA_GOAL.refusedPerClaim,
+        doubleClaims: run.ok > 0 && doubleClaims === LAMBDA_GOAL.doubleClaims && otherViolations === 0,
+      },
+    };
+  });
+}
+
 /** DESIGN.md's performance targets, evaluated at concurrency 16 on this run's own floor. */
 export function targets(s: Sections, correctness: Correctness): Target[] {
   const c = 16;
@@ -152,7 +257,7 @@ export function targets(s: Sections, correctness: Correctness): Target[] {
     });
   }
   list.push({
-    name: 'zero double claims (claim-gs, set-gs-busy, pairs, candidate strategies; every win checked against the table)',
+    name: 'zero double claims (claim-gs, set-gs-busy, pairs, instances; every win checked against the table)',
     measured: `${correctness.ourDoubleClaims} double claims, ${correctness.ourTableDisagreements} table disagreements, ${correctness.ourRecordDisagreements} claim-record disagreements, ${correctness.ourSameNodePairs} same-node pairs`,
     threshold: '0',
     met: correctness.ourDoubleClaims === 0 && correctness.ourTableDisagreements === 0 && correctness.ourRecordDisagreements === 0 && correctness.ourSameNodePairs === 0,
@@ -161,7 +266,7 @@ export function targets(s: Sections, correctness: Correctness): Target[] {
 }
 
 export function correctness(s: Sections): Correctness {
-  const ours = [...s.claims, ...s.pairs, ...s.candidates];
+  const ours = [...s.claims, ...s.pairs, ...s.instances];
   const sum = (rows: RunRow[], pick: (r: RunRow) => number | undefined) => rows.reduce((n, r) => n + (pick(r) ?? 0), 0);
   const hasNumbers = (rows: RunRow[]) => rows.length > 0 && rows.every((r) => Number.isFinite(r.perSec) && r.ok > 0);
   return {
@@ -177,7 +282,7 @@ export function correctness(s: Sections): Correctness {
       claims: hasNumbers(s.claims),
       baseline: hasNumbers(s.baseline),
       pairs: hasNumbers(s.pairs),
-      candidates: hasNumbers(s.candidates),
+      instances: hasNumbers(s.instances),
       listing: hasNumbers(s.listing),
       ingestion: hasNumbers(s.ingestion),
     },

@@ -46,11 +46,29 @@ describe('npm run bench -- --quick', () => {
     expect(results.correctness.ourTableDisagreements).toBe(0);
     expect(results.correctness.ourRecordDisagreements).toBe(0);
     expect(results.correctness.ourSameNodePairs).toBe(0);
-    const failedRuns = [...results.claims, ...results.pairs, ...results.candidates, ...results.listing, ...results.ingestion].filter((run) => run.errors > 0);
+    const failedRuns = [...results.claims, ...results.pairs, ...results.instances, ...results.listing, ...results.ingestion].filter((run) => run.errors > 0);
     expect(results.correctness.ourErrors, failedRuns.map((run) => `${run.label} ${run.via} c=${run.concurrency}: ${run.errors} errors, first: ${run.firstError}`).join('\n')).toBe(0);
-    const claimRuns = [...results.claims, ...results.pairs, ...results.candidates];
+    const claimRuns = [...results.claims, ...results.pairs, ...results.instances];
     expect(claimRuns.length).toBeGreaterThan(0);
     for (const run of claimRuns) expect(run.claims?.doubleClaims, `${run.label} ${run.via} c=${run.concurrency}`).toBe(0);
+  });
+
+  it('claims at Lambda concurrency: every row (count 1, pairs, the small pool cycling claim -> release) has no double claim, no disagreement and measured refusals', () => {
+    const rows = results.lambdaConcurrency;
+    expect(rows.map((row) => row.case)).toEqual(expect.arrayContaining(['count 1', 'pairs (count 2, distinct nodes)', 'small pool, claim → release']));
+    for (const row of rows) {
+      const name = `${row.case} c=${row.concurrency}`;
+      expect(row.doubleClaims, name).toBe(0);
+      expect(row.otherViolations, name).toBe(0);
+      expect(row.errors, name).toBe(0);
+      expect(row.met.doubleClaims, name).toBe(true);
+      expect(row.floorPerSec, name).toBeGreaterThan(0);
+      expect(Number.isFinite(row.refusedClaimWritesPerClaim), name).toBe(true);
+    }
+    const small = results.instances.find((run) => run.claims?.cycle);
+    expect(small?.claims?.cycle?.releases).toBe(small?.ok);
+    expect(small?.claims?.cycle?.releaseMismatches).toBe(0);
+    expect(small?.claims?.cycle?.releaseRequestsPerCycle).toBeGreaterThan(0);
   });
 
   it('reports the baseline\'s double claims (counted, not asserted: the replaced strategy has them)', () => {
@@ -64,7 +82,7 @@ describe('npm run bench -- --quick', () => {
       claims: true,
       baseline: true,
       pairs: true,
-      candidates: true,
+      instances: true,
       listing: true,
       ingestion: true,
     });
