@@ -22,6 +22,12 @@ export interface CandidateCacheOptions {
   maxEntries?: number;
 }
 
+/**
+ * How many times its time to live a listing may still serve one claim while the next one is being
+ * listed. A lost race drops the listing at once (`invalidate`), whatever its age.
+ */
+const STALE_WHILE_REFRESHING = 5;
+
 const filterKey = (filter: ServerFilter) =>
   JSON.stringify([filter.region ?? '', filter.group ?? '', Object.entries(filter.labels ?? {}).sort()]);
 
@@ -60,9 +66,16 @@ export class CandidateCache {
   async take(filter: ServerFilter, count: number, distinctNodes: boolean): Promise<GameServerItem[] | undefined> {
     const key = filterKey(filter);
     const cached = this.entries.get(key);
-    if (cached && !cached.refreshing && this.deps.clock() - cached.fetchedAt <= this.options.ttlMs) {
+    const age = cached ? this.deps.clock() - cached.fetchedAt : Number.POSITIVE_INFINITY;
+    if (cached && !cached.refreshing && age <= this.options.ttlMs * STALE_WHILE_REFRESHING) {
       const picked = this.pick(cached, count, distinctNodes);
-      if (picked) return picked;
+      if (picked) {
+        // Past its time to live but still usable (the claim's condition decides anyway): this
+        // claim goes ahead with it while the next window is listed beside its writes, instead of
+        // waiting for that Query first.
+        if (age > this.options.ttlMs) this.refresh(key, filter, 'one-shard').catch(() => undefined);
+        return picked;
+      }
     }
     // Nothing cached, or the cached listing cannot form the set: a fresh window. When it saw the
     // whole pool that decides; otherwise (a selective filter, a small pool spread over shards)

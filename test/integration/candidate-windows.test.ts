@@ -107,6 +107,28 @@ describe('claim candidates from random windows of the availability index', () =>
     expect(again!.map((s) => s.endpoint)).toEqual([released]);
   });
 
+  it('serves a claim from a listing past its time to live while the next window is listed beside it, and waits for a fresh one when it is far too old', async () => {
+    const endpoints = await registerFleet(t.deps, { count: 150, group: 'stale', subnet: 6 });
+    const ordered = await positionsOf(endpoints);
+    const windowFrom = (start: number) => ordered.filter((s) => s.availableAt >= start).slice(0, 50);
+    const filter = { region: 'us-west', group: 'stale' };
+    // Draws in turn: a listing draws its shard and its start, a take its pick.
+    const draws = [0, 0.1, 0, /* past ttl */ 0, 0, 0.6, /* joins the listing */ 0, /* far too old */ 0, 0.3, 0];
+    const cache = new CandidateCache(t.deps, { ttlMs: 1000, listSize: 50, random: () => draws.shift()! });
+    const take = async () => (await cache.take(filter, 1, false))![0]!.endpoint;
+
+    expect(await take()).toBe(windowFrom(0.1)[0]!.endpoint);
+    clock.advance(1500);
+    const { result, queries } = await queriesDuring(async () => [await take(), await take()]);
+    // The claim past the time to live got the old window's next server; the one after it waited
+    // for the listing already under way (from 0.6) instead of sending another.
+    expect(result).toEqual([windowFrom(0.1)[1]!.endpoint, windowFrom(0.6)[0]!.endpoint]);
+    expect(queries).toBe(1);
+    clock.advance(6000);
+    expect(await take()).toBe(windowFrom(0.3)[0]!.endpoint);
+    expect(draws).toEqual([]);
+  });
+
   it('returns a released server to the pool at a new position drawn from the claim that held it', async () => {
     const [endpoint] = await registerFleet(t.deps, { count: 1, group: 'release', subnet: 5 });
     const registered = (await getGameServer(t.deps, endpoint!))!.availableAt;
