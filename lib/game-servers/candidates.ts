@@ -9,14 +9,22 @@ interface Entry {
   fetchedAt: number;
   /** The listing saw every claimable server of the pool: listing more cannot find another. */
   wholePool: boolean;
+  /** Candidates handed out from this listing: what the next window of this instance is sized by. */
+  taken: number;
   refreshing?: Promise<Entry>;
 }
 
 export interface CandidateCacheOptions {
   /** How long a listing is reused (CANDIDATE_CACHE_MS). 0 lists afresh for every attempt. */
   ttlMs: number;
-  /** Servers listed per refresh. */
+  /** Servers listed per refresh at most (the walk over every shard lists this many). */
   listSize?: number;
+  /**
+   * Servers a window lists at least. A window is twice what the instance took from its last one,
+   * between this and listSize: a Lambda instance serving one request at a time takes a few
+   * candidates per window and lists a small page, a busy one a full page.
+   */
+  minWindowSize?: number;
   random?: () => number;
   /** Distinct filters remembered at once. */
   maxEntries?: number;
@@ -44,6 +52,7 @@ export class CandidateCache {
   /** endpoint -> time until which it is held back (handed out to a claimer in this instance). */
   private readonly handedOut = new Map<string, number>();
   private readonly listSize: number;
+  private readonly minWindowSize: number;
   private readonly random: () => number;
   private readonly maxEntries: number;
   private readonly holdMs: number;
@@ -53,6 +62,7 @@ export class CandidateCache {
     private readonly options: CandidateCacheOptions,
   ) {
     this.listSize = options.listSize ?? 100;
+    this.minWindowSize = Math.min(options.minWindowSize ?? 25, this.listSize);
     this.random = options.random ?? Math.random;
     this.maxEntries = options.maxEntries ?? 256;
     this.holdMs = Math.max(options.ttlMs * 2, 2000);
@@ -124,6 +134,7 @@ export class CandidateCache {
     const taken = new Set(picked.map((item) => item.endpoint));
     for (const endpoint of taken) this.handedOut.set(endpoint, now + this.holdMs);
     entry.items = entry.items.filter((item) => !taken.has(item.endpoint));
+    entry.taken += picked.length;
     return picked;
   }
 
@@ -142,12 +153,12 @@ export class CandidateCache {
     const shards = this.deps.config.availabilityShards;
     const listing =
       scope === 'one-shard'
-        ? this.listWindow(filter, Math.floor(this.random() * shards)).then(({ items, whole }) => ({ items, wholePool: whole && shards === 1 }))
+        ? this.listWindow(filter, Math.floor(this.random() * shards), this.windowSize(current)).then(({ items, whole }) => ({ items, wholePool: whole && shards === 1 }))
         : listAvailableGameServers(this.deps, { ...filter, limit: this.listSize, distinctNodes: false }).then((items) => ({ items, wholePool: true }));
     const refreshing = listing.then(
       ({ items, wholePool }) => {
         const now = this.deps.clock();
-        const entry: Entry = { items: items.filter((item) => (this.handedOut.get(item.endpoint) ?? 0) <= now), fetchedAt: now, wholePool };
+        const entry: Entry = { items: items.filter((item) => (this.handedOut.get(item.endpoint) ?? 0) <= now), fetchedAt: now, wholePool, taken: 0 };
         this.entries.delete(key);
         this.entries.set(key, entry);
         this.evict(now);
@@ -159,7 +170,7 @@ export class CandidateCache {
         throw error;
       },
     );
-    const placeholder: Entry = current ?? { items: [], fetchedAt: Number.NEGATIVE_INFINITY, wholePool: false };
+    const placeholder: Entry = current ?? { items: [], fetchedAt: Number.NEGATIVE_INFINITY, wholePool: false, taken: 0 };
     placeholder.refreshing = refreshing;
     this.entries.set(key, placeholder);
     return refreshing;
@@ -170,13 +181,18 @@ export class CandidateCache {
    * to the shard's first positions when the range after it runs out. `whole`: the window saw
    * every claimable server of the shard.
    */
-  private async listWindow(filter: ServerFilter, shard: number): Promise<{ items: GameServerItem[]; whole: boolean }> {
-    const query = { ...filter, now: this.deps.clock(), shard, pageSize: this.listSize };
+  private async listWindow(filter: ServerFilter, shard: number, size: number): Promise<{ items: GameServerItem[]; whole: boolean }> {
+    const query = { ...filter, now: this.deps.clock(), shard, pageSize: size };
     const from = this.random();
     const after = await queryAvailablePage(this.deps, { ...query, window: { from } });
-    if (after.lastEvaluatedKey || after.items.length >= this.listSize) return { items: after.items, whole: false };
-    const before = await queryAvailablePage(this.deps, { ...query, pageSize: this.listSize - after.items.length, window: { before: from } });
+    if (after.lastEvaluatedKey || after.items.length >= size) return { items: after.items, whole: false };
+    const before = await queryAvailablePage(this.deps, { ...query, pageSize: size - after.items.length, window: { before: from } });
     return { items: [...after.items, ...before.items], whole: before.lastEvaluatedKey === undefined };
+  }
+
+  /** Twice what the last window of this filter handed out, between minWindowSize and listSize. */
+  private windowSize(last: Entry | undefined): number {
+    return Math.min(this.listSize, Math.max(this.minWindowSize, 2 * (last?.taken ?? 0)));
   }
 
   private evict(now: number): void {

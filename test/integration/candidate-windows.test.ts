@@ -19,8 +19,11 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.destroy());
 
-/** A cache whose every random draw is `value`: its window starts at `value`, its pick is the item at `value` of the window. */
-const cacheStartingAt = (value: number, listSize = 100) => new CandidateCache(t.deps, { ttlMs: 60_000, listSize, random: () => value });
+/**
+ * A cache whose every random draw is `value`: its windows (all `listSize` long) start at `value`,
+ * its pick is the item at `value` of the window.
+ */
+const cacheStartingAt = (value: number, listSize = 100) => new CandidateCache(t.deps, { ttlMs: 60_000, listSize, minWindowSize: listSize, random: () => value });
 
 /** Counts the Query commands `run` sends through the stack's DynamoDB client. */
 async function queriesDuring<T>(run: () => Promise<T>): Promise<{ result: T; queries: number }> {
@@ -114,7 +117,7 @@ describe('claim candidates from random windows of the availability index', () =>
     const filter = { region: 'us-west', group: 'stale' };
     // Draws in turn: a listing draws its shard and its start, a take its pick.
     const draws = [0, 0.1, 0, /* past ttl */ 0, 0, 0.6, /* joins the listing */ 0, /* far too old */ 0, 0.3, 0];
-    const cache = new CandidateCache(t.deps, { ttlMs: 1000, listSize: 50, random: () => draws.shift()! });
+    const cache = new CandidateCache(t.deps, { ttlMs: 1000, listSize: 50, minWindowSize: 50, random: () => draws.shift()! });
     const take = async () => (await cache.take(filter, 1, false))![0]!.endpoint;
 
     expect(await take()).toBe(windowFrom(0.1)[0]!.endpoint);
@@ -127,6 +130,22 @@ describe('claim candidates from random windows of the availability index', () =>
     clock.advance(6000);
     expect(await take()).toBe(windowFrom(0.3)[0]!.endpoint);
     expect(draws).toEqual([]);
+  });
+
+  it('sizes a window by what the instance took from its last one: 25 on a cold start, then twice what it took', async () => {
+    const endpoints = await registerFleet(t.deps, { count: 120, group: 'sizes', subnet: 7 });
+    const ordered = (await positionsOf(endpoints)).map((s) => s.endpoint);
+    // Every draw 0: windows start at the first position, the pick is the window's first server.
+    const cache = new CandidateCache(t.deps, { ttlMs: 60_000, random: () => 0 });
+    const takeMany = (n: number) => queriesDuring(async () => {
+      const taken: string[] = [];
+      for (let i = 0; i < n; i++) taken.push((await cache.take({ region: 'us-west', group: 'sizes' }, 1, false))![0]!.endpoint);
+      return taken;
+    });
+    // A cold start lists 25; the instance takes all 25, so its next window is 50 (25 of them
+    // already handed out), which serves the next 25 claims with one Query.
+    expect(await takeMany(25)).toEqual({ result: ordered.slice(0, 25), queries: 1 });
+    expect(await takeMany(25)).toEqual({ result: ordered.slice(25, 50), queries: 1 });
   });
 
   it('returns a released server to the pool at a new position drawn from the claim that held it', async () => {
