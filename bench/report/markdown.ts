@@ -64,7 +64,7 @@ export function renderMarkdown(r: BenchResults): string {
 
   out.push('## Claims (count 1)');
   out.push('');
-  out.push('"DynamoDB requests/claim" counts every command the claim path sent (a claim sends its claim record and server write side by side: 2 requests, one round trip of latency; listings and undone attempts included). "÷ floor" divides by the floor measured next to the in-process claim-gs run at the same concurrency (table above); "÷ baseline" by the baseline\'s distinct servers/s. "table disagreements" include claim records that do not match the servers.');
+  out.push('"DynamoDB requests/claim" counts every command the claim path sent (a claim sends its server write, then its claim record: 2 requests, two round trips of latency; listings and undone attempts included). "÷ floor" divides by the floor measured next to the in-process claim-gs run at the same concurrency (table above); "÷ baseline" by the baseline\'s distinct servers/s. "table disagreements" include claim records that do not match the servers.');
   out.push('');
   const ratioAt = (c: number) => r.ratios.find((x) => x.concurrency === c);
   out.push(
