@@ -47,6 +47,11 @@ export const GameServerItemSchema = PodRecordSchema.extend({
    * the lease or hold end while claimed or busy; NEVER while draining or terminated.
    */
   availableAt: z.number(),
+  /**
+   * When the server last returned to the pool by a release: claims and holds stamped with an
+   * earlier clock are refused (a late copy cannot take a server released after it was sent).
+   */
+  returnedAt: z.number().optional(),
   availAll: z.string(),
   availRegion: z.string(),
   availGroup: z.string().optional(),

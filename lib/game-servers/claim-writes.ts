@@ -5,7 +5,7 @@ import type { GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
 import { allOf, anyOf, attributeNames, isConditionFailure, updateExpression, writeExpressions } from '../dynamo';
 import { ownerClause, type Actor } from '../ownership';
-import { claimableNow, heldByAttempt, heldDirectly, isBusy, isClaimed, isFresh, isHeld, isRetired, serverExists, statusIs } from './conditions';
+import { claimableNow, heldByAttempt, heldDirectly, isBusy, isClaimed, isFresh, isHeld, isRetired, notReturnedSince, serverExists, statusIs } from './conditions';
 import { poolPosition } from './availability-keys';
 import { parseGameServerItem } from './records';
 import type { ServerFilter } from './select';
@@ -36,10 +36,11 @@ export interface ClaimServerUpdate {
  * The conditional update that claims one server under a lease (claimServer sends it).
  * It applies when EITHER the server is free for this attempt:
  * - exists:    the record is there (a missing one is "not found", not "taken");
- * - claimable: availableAt <= now: available, or a lease/hold that has run out. `now` is the
- *              attempt's own clock, so a copy of this write that arrives late (a delayed packet,
- *              a retry after the attempt gave up) finds any later release or lease
- *              (availableAt > now) and does nothing;
+ * - claimable: availableAt <= now: available, or a lease/hold that has run out, and not returned
+ *              to the pool after now (returnedAt). `now` is the attempt's own clock, so a copy of
+ *              this write that arrives late (a delayed packet, a retry after the attempt gave up)
+ *              finds any later lease (availableAt > now) or release (returnedAt > now) and does
+ *              nothing;
  * - fresh:     heartbeated within the timeout (freshUntil > now);
  * - node, region, group, labels: still the server the claimer picked (a new pod may have taken
  *              over the endpoint since the listing), so distinct-node guarantees hold at write time;
@@ -58,7 +59,7 @@ export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) 
     ':owner': update.owner,
     ':one': 1,
   };
-  const free: Record<string, string> = { exists: serverExists, claimable: claimableNow, fresh: isFresh };
+  const free: Record<string, string> = { exists: serverExists, claimable: claimableNow, notReturnedSince: anyOf(notReturnedSince), fresh: isFresh };
   const expect = update.expect;
   for (const field of ['node', 'region', 'group'] as const) {
     if (expect[field] === undefined) continue;
@@ -186,7 +187,8 @@ export function renewServerTransition(tableName: string, server: HeldServer & { 
 
 /**
  * Release, for one server this attempt holds. A claimed or busy server returns to the pool at a
- * new pool position (availableAt; availability-keys.ts poolPosition). A draining or terminated
+ * new pool position (availableAt; availability-keys.ts poolPosition), stamped with the time it
+ * returned (returnedAt: late copies of older claims find it). A draining or terminated
  * one keeps its status and only drops the claim, so that an un-drained node cannot bring the
  * claim back.
  */
@@ -196,7 +198,7 @@ export function releaseServerTransition(tableName: string, server: HeldServer & 
     tableName,
     server.endpoint,
     allOf({ heldByAttempt, status: inPool ? isHeld : isRetired }),
-    inPool ? { set: ['#status = :available', '#availableAt = :position'], remove: CLAIM_FIELDS } : { remove: CLAIM_FIELDS },
+    inPool ? { set: ['#status = :available', '#availableAt = :position', '#returnedAt = :now'], remove: CLAIM_FIELDS } : { remove: CLAIM_FIELDS },
     {
       ':claimId': server.claimId,
       ':attempt': server.attemptId,
@@ -225,7 +227,7 @@ export async function setServerBusy(
   const condition = allOf({
     exists: serverExists,
     freeOrOwn: anyOf({
-      free: allOf({ claimableNow, fresh: isFresh }),
+      free: allOf({ claimableNow, notReturnedSince: anyOf(notReturnedSince), fresh: isFresh }),
       ownHold: allOf({ heldDirectly, busy: isBusy, owner: ownedByHolder }),
     }),
   });
@@ -269,7 +271,7 @@ export async function releaseServer(deps: RepoDeps, endpoint: string, claimId: s
   const held: Record<string, string> =
     'attemptId' in holder ? { heldByAttempt } : { heldDirectly, ...(owner.clause ? { owner: owner.clause } : {}) };
   const condition = allOf({ ...held, status: isHeld });
-  const update = updateExpression({ set: ['#status = :available', '#availableAt = :position', ...RECORD_CHANGED], remove: CLAIM_FIELDS });
+  const update = updateExpression({ set: ['#status = :available', '#availableAt = :position', '#returnedAt = :now', ...RECORD_CHANGED], remove: CLAIM_FIELDS });
   try {
     await deps.ddb.send(
       new UpdateCommand({

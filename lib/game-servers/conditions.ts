@@ -19,6 +19,13 @@ export const claimableNow = '#availableAt <= :now';
 export const claimableFrom = '#availableAt BETWEEN :from AND :now';
 /** The available servers before the pool position `:before` (below every timestamp). */
 export const positionedBefore = '#availableAt < :before';
+/**
+ * Not returned to the pool after the writer's clock: a copy of a claim or hold that arrives late
+ * (a delayed packet, a retry after its caller moved on) finds the release that came after it and
+ * does nothing. (An available server's availableAt is its pool position, not its return time, so
+ * the return time is kept apart.) Combine with anyOf, as the two alternatives.
+ */
+export const notReturnedSince = { never: 'attribute_not_exists(#returnedAt)', before: '#returnedAt <= :now' };
 /** Heartbeated within the timeout: a stale server is neither offered nor claimable. */
 export const isFresh = '#freshUntil > :now';
 /** The claim attempt holds the server (its own earlier write, or the claim it committed). */

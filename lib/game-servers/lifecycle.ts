@@ -193,7 +193,7 @@ function withStoredClaim(
 ): GameServerItem {
   const heartbeatAt = Math.min(event.sentAt, now);
   const lastHeartbeatAt = Math.max(current.lastHeartbeatAt, heartbeatAt);
-  const { claimId, claimAttempt, owner, claimedAt, leaseExpiresAt, holdExpiresAt } = current;
+  const { claimId, claimAttempt, owner, claimedAt, leaseExpiresAt, holdExpiresAt, returnedAt } = current;
   const adopt = pod === 'adopt-pod';
   const { status, availableAt } = adopt ? claimDrivenState(current, event.podUid) : current;
   const item: GameServerItem = {
@@ -204,6 +204,9 @@ function withStoredClaim(
     ...(claimedAt !== undefined ? { claimedAt } : {}),
     ...(leaseExpiresAt !== undefined ? { leaseExpiresAt } : {}),
     ...(holdExpiresAt !== undefined ? { holdExpiresAt } : {}),
+    // The last release's time stays with the endpoint's record: heartbeats must not reopen it
+    // to late copies of older claims.
+    ...(returnedAt !== undefined ? { returnedAt } : {}),
     ...(current.nodeDraining && !adopt ? { nodeDraining: true as const } : {}),
     status,
     availableAt,
