@@ -5,7 +5,7 @@ import type { GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
 import { allOf, anyOf, attributeNames, isConditionFailure, updateExpression, writeExpressions } from '../dynamo';
 import { ownerClause, type Actor } from '../ownership';
-import { claimableNow, heldByAttempt, heldDirectly, isBusy, isClaimed, isFresh, isHeld, isRetired, notReturnedSince, serverExists, statusIs } from './conditions';
+import { claimableAtWritersClock, heldByAttempt, heldDirectly, isBusy, isClaimed, isFresh, isHeld, isRetired, serverExists, statusIs } from './conditions';
 import { poolPosition } from './availability-keys';
 import { parseGameServerItem } from './records';
 import type { ServerFilter } from './select';
@@ -14,6 +14,9 @@ type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
 
 /** What every write sets besides its change: the record's version and update time. */
 const RECORD_CHANGED = ['#version = #version + :one', '#updatedAt = :now'];
+/** Back in the pool: at a new pool position, stamped with the time it returned (`:now`). */
+const RETURN_TO_POOL = ['#status = :available', '#availableAt = :position', '#returnedAt = :now'];
+const returnToPoolValues = (endpoint: string, claimId: string) => ({ ':available': 'available', ':position': poolPosition(endpoint, claimId) });
 /** Fields a server carries while a claim holds it; releasing removes them all. */
 const CLAIM_FIELDS = ['#claimId', '#claimAttempt', '#owner', '#claimedAt', '#leaseExpiresAt', '#holdExpiresAt'];
 
@@ -59,7 +62,7 @@ export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) 
     ':owner': update.owner,
     ':one': 1,
   };
-  const free: Record<string, string> = { exists: serverExists, claimable: claimableNow, notReturnedSince: anyOf(notReturnedSince), fresh: isFresh };
+  const free: Record<string, string> = { exists: serverExists, ...claimableAtWritersClock, fresh: isFresh };
   const expect = update.expect;
   for (const field of ['node', 'region', 'group'] as const) {
     if (expect[field] === undefined) continue;
@@ -198,13 +201,14 @@ export function releaseServerTransition(tableName: string, server: HeldServer & 
     tableName,
     server.endpoint,
     allOf({ heldByAttempt, status: inPool ? isHeld : isRetired }),
-    inPool ? { set: ['#status = :available', '#availableAt = :position', '#returnedAt = :now'], remove: CLAIM_FIELDS } : { remove: CLAIM_FIELDS },
+    inPool ? { set: RETURN_TO_POOL, remove: CLAIM_FIELDS } : { remove: CLAIM_FIELDS },
     {
       ':claimId': server.claimId,
       ':attempt': server.attemptId,
       ':now': server.now,
-      ...(inPool ? { ':position': poolPosition(server.endpoint, server.claimId) } : {}),
-      ...(inPool ? { ':claimed': 'claimed', ':busy': 'busy', ':available': 'available' } : { ':draining': 'draining', ':terminated': 'terminated' }),
+      ...(inPool
+        ? { ':claimed': 'claimed', ':busy': 'busy', ...returnToPoolValues(server.endpoint, server.claimId) }
+        : { ':draining': 'draining', ':terminated': 'terminated' }),
     },
   );
 }
@@ -227,7 +231,7 @@ export async function setServerBusy(
   const condition = allOf({
     exists: serverExists,
     freeOrOwn: anyOf({
-      free: allOf({ claimableNow, notReturnedSince: anyOf(notReturnedSince), fresh: isFresh }),
+      free: allOf({ ...claimableAtWritersClock, fresh: isFresh }),
       ownHold: allOf({ heldDirectly, busy: isBusy, owner: ownedByHolder }),
     }),
   });
@@ -271,7 +275,7 @@ export async function releaseServer(deps: RepoDeps, endpoint: string, claimId: s
   const held: Record<string, string> =
     'attemptId' in holder ? { heldByAttempt } : { heldDirectly, ...(owner.clause ? { owner: owner.clause } : {}) };
   const condition = allOf({ ...held, status: isHeld });
-  const update = updateExpression({ set: ['#status = :available', '#availableAt = :position', '#returnedAt = :now', ...RECORD_CHANGED], remove: CLAIM_FIELDS });
+  const update = updateExpression({ set: [...RETURN_TO_POOL, ...RECORD_CHANGED], remove: CLAIM_FIELDS });
   try {
     await deps.ddb.send(
       new UpdateCommand({
@@ -284,8 +288,7 @@ export async function releaseServer(deps: RepoDeps, endpoint: string, claimId: s
             ':claimId': claimId,
             ':claimed': 'claimed',
             ':busy': 'busy',
-            ':available': 'available',
-            ':position': poolPosition(endpoint, claimId),
+            ...returnToPoolValues(endpoint, claimId),
             ':now': now,
             ':one': 1,
             ...('attemptId' in holder ? { ':attempt': holder.attemptId } : owner.values),

@@ -1,3 +1,5 @@
+import { anyOf } from '../dynamo';
+
 /**
  * Named clauses of the conditions on game-server records (claim writes, availability queries).
  * Each is one comparison or one AND of them, never wrapped in parentheses of its own: allOf/anyOf
@@ -20,12 +22,16 @@ export const claimableFrom = '#availableAt BETWEEN :from AND :now';
 /** The available servers before the pool position `:before` (below every timestamp). */
 export const positionedBefore = '#availableAt < :before';
 /**
- * Not returned to the pool after the writer's clock: a copy of a claim or hold that arrives late
- * (a delayed packet, a retry after its caller moved on) finds the release that came after it and
- * does nothing. (An available server's availableAt is its pool position, not its return time, so
- * the return time is kept apart.) Combine with anyOf, as the two alternatives.
+ * What a claim or hold asks of a server at its writer's clock, as clauses for allOf: claimable now,
+ * and not returned to the pool after that clock — so a copy of the write that arrives late (a
+ * delayed packet, a retry after its caller moved on) finds any later lease or hold (availableAt)
+ * or release (returnedAt) and does nothing. An available server's availableAt is its pool
+ * position, not the time it returned, so that time is kept apart.
  */
-export const notReturnedSince = { never: 'attribute_not_exists(#returnedAt)', before: '#returnedAt <= :now' };
+export const claimableAtWritersClock = {
+  claimableNow,
+  notReturnedSince: anyOf({ never: 'attribute_not_exists(#returnedAt)', before: '#returnedAt <= :now' }),
+};
 /** Heartbeated within the timeout: a stale server is neither offered nor claimable. */
 export const isFresh = '#freshUntil > :now';
 /** The claim attempt holds the server (its own earlier write, or the claim it committed). */
