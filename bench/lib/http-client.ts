@@ -5,9 +5,16 @@ export interface JsonResponse<T = any> {
   body: T;
 }
 
+/**
+ * How long an idle keep-alive socket is kept: well under the server's keep-alive timeout, so the
+ * client always closes an idle connection first. Otherwise a request sent on a socket the server
+ * is closing at that moment (after a pause between runs) fails with ECONNRESET.
+ */
+const IDLE_SOCKET_MS = 2000;
+
 /** A minimal keep-alive JSON client for the local HTTP server (one socket per concurrent caller). */
 export function createHttpClient(baseUrl: string, options: { maxSockets: number; apiKey: string }) {
-  const agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets });
+  const agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets, timeout: IDLE_SOCKET_MS });
   const base = new URL(baseUrl);
   const send = <T = any>(method: string, path: string, body?: unknown): Promise<JsonResponse<T>> =>
     new Promise((resolve, reject) => {

@@ -132,6 +132,9 @@ function sendJson(response: ServerResponse, statusCode: number, body: unknown): 
  * written back as is, each function on instances that serve one request at a time (loadRoutes),
  * so that concurrent requests race across instances with separate caches, as on AWS.
  */
+/** How long an idle keep-alive connection stays open (API Gateway and ALBs keep them about 60 s). */
+const KEEP_ALIVE_MS = 65_000;
+
 export async function startHttpServer(
   deps: Deps,
   options: { port: number; host?: string } & InstanceOptions,
@@ -174,6 +177,10 @@ export async function startHttpServer(
       else response.end();
     }
   });
+  // Idle keep-alive connections stay open as long as a load balancer keeps them (Node's default is
+  // 5 s): a client that pauses between requests must not find its socket closed under it.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1000;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
