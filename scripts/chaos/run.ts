@@ -74,3 +74,8 @@ try {
   process.stderr.write(`chaos run failed: ${(error as Error).stack ?? String(error)}\n`);
   process.exitCode = 2;
 }
+// Exit explicitly once the report is out (stdout and stderr writes to files and pipes are
+// synchronous here). Left to drain on its own, one full run's process finished its work, then
+// spun a core in Node's exit-time handle cleanup (FreeEnvironment -> CleanupHandles, waiting for a
+// request that never completed) and never exited.
+process.exit(process.exitCode);
