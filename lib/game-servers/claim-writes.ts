@@ -4,7 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
 import { allOf, anyOf, attributeNames, isConditionFailure, updateExpression, writeExpressions } from '../dynamo';
-import { ownerClause, type Actor } from '../ownership';
+import { mayAct, ownerClause, type Actor } from '../ownership';
 import { claimableAtWritersClock, heldByAttempt, heldDirectly, isBusy, isClaimed, isFresh, isHeld, isRetired, serverExists, statusIs } from './conditions';
 import { poolPosition } from './availability-keys';
 import { parseGameServerItem } from './records';
@@ -219,7 +219,11 @@ export function releaseServerTransition(tableName: string, server: HeldServer & 
  * Condition: the server exists and is claimable now (available, or a lease/hold run out, and
  * fresh) — or it is already busy under this very claim id as a direct hold of this owner, which
  * makes a repeated call succeed with the same server and renews the hold (another principal
- * repeating the claim id finds the server not available, whatever its role).
+ * repeating the claim id finds the server not available, whatever its role). A renewal never
+ * shortens the hold: a late copy of an earlier call (an SDK retry, a delayed packet) that finds
+ * the hold already reaching further writes nothing and answers with the hold as it stands —
+ * otherwise it would move the hold's end back and give the server away while its holder was told
+ * it holds it.
  * Effect: busy until `holdExpiresAt` (its availableAt: the server comes back by itself), owned by
  * `owner`.
  */
@@ -227,12 +231,13 @@ export async function setServerBusy(
   deps: RepoDeps,
   hold: { endpoint: string; claimId: string; owner: string; now: number; holdExpiresAt: number },
 ): Promise<{ kind: 'busy'; item: GameServerItem } | { kind: 'refused'; current?: GameServerItem }> {
-  const ownedByHolder = ownerClause({ principal: hold.owner, admin: false }).clause!;
+  const holder: Actor = { principal: hold.owner, admin: false };
+  const ownedByHolder = ownerClause(holder).clause!;
   const condition = allOf({
     exists: serverExists,
     freeOrOwn: anyOf({
       free: allOf({ ...claimableAtWritersClock, fresh: isFresh }),
-      ownHold: allOf({ heldDirectly, busy: isBusy, owner: ownedByHolder }),
+      ownHold: allOf({ heldDirectly, busy: isBusy, owner: ownedByHolder, notShortened: '#holdExpiresAt <= :hold' }),
     }),
   });
   const update = updateExpression({
@@ -255,8 +260,13 @@ export async function setServerBusy(
     );
     return { kind: 'busy', item: parseGameServerItem(result.Attributes!) };
   } catch (error) {
-    if (isConditionFailure(error)) return refusal(error);
-    throw error;
+    if (!isConditionFailure(error)) throw error;
+    const refused = refusal(error);
+    // This holder's own hold, already reaching further: the call's effect is there.
+    const current = refused.current;
+    const ownLongerHold =
+      current?.status === 'busy' && current.claimId === hold.claimId && current.claimAttempt === undefined && mayAct(holder, current.owner) && (current.holdExpiresAt ?? 0) > hold.holdExpiresAt;
+    return ownLongerHold ? { kind: 'busy', item: current } : refused;
   }
 }
 

@@ -3,9 +3,6 @@ import { claimGameServers } from '../../lib/claims/claim';
 import { releaseClaim } from '../../lib/claims/settle';
 import { poolPosition } from '../../lib/game-servers/availability-keys';
 import { CandidateCache } from '../../lib/game-servers/candidates';
-import { claimServer, releaseServer, setServerBusy } from '../../lib/game-servers/claim-writes';
-import { applyLifecycleEvent } from '../../lib/ingestion/apply-lifecycle-event';
-import { gsEvent } from '../fixtures/events';
 import { listAvailableGameServers } from '../../lib/game-servers/list';
 import { getGameServer, getGameServers } from '../../lib/game-servers/records';
 import type { GameServerItem } from '../../schemas/items';
@@ -169,33 +166,6 @@ describe('claim candidates from random windows of the availability index', () =>
     const after = (await getGameServer(t.deps, endpoint!))!;
     expect(after).toMatchObject({ status: 'available', availableAt: poolPosition(endpoint!, 'release-1') });
     expect(after.availableAt).not.toBe(registered);
-  });
-});
-
-describe('late copies after a release (the return time fences them, not availableAt)', () => {
-  it('a hold or claim sent before a release and landing after it does nothing, also after a heartbeat', async () => {
-    const [endpoint] = await registerFleet(t.deps, { count: 1, group: 'late', subnet: 8 });
-    const sent = clock();
-    const hold = { endpoint: endpoint!, claimId: 'late-hold', owner: OWNER.principal, now: sent, holdExpiresAt: sent + 3_600_000 };
-    expect((await setServerBusy(t.deps, hold)).kind).toBe('busy');
-    clock.advance(1000);
-    expect(await releaseServer(t.deps, endpoint!, 'late-hold', clock(), { directHold: OWNER })).toBe('released');
-    const released = (await getGameServer(t.deps, endpoint!))!;
-    expect(released).toMatchObject({ status: 'available', returnedAt: clock(), availableAt: poolPosition(endpoint!, 'late-hold') });
-
-    // A heartbeat rewrites the record; the return time stays.
-    clock.advance(500);
-    await applyLifecycleEvent(t.deps, gsEvent({ endpoint: endpoint!, podUid: `pod-${endpoint}`, node: 'node-8-0', group: 'late', event: 'heartbeat', seq: 2, sentAt: clock() }));
-    expect(await getGameServer(t.deps, endpoint!)).toMatchObject({ status: 'available', returnedAt: released.returnedAt, seq: 2 });
-
-    // The SDK's retry of the hold, and a claim attempt stamped before the release, land now.
-    expect((await setServerBusy(t.deps, hold)).kind).toBe('refused');
-    const lateClaim = await claimServer(t.deps, { endpoint: endpoint!, claimId: 'late-claim', attemptId: 'a1', owner: OWNER.principal, now: sent + 500, leaseExpiresAt: sent + 60_000, expect: { region: 'us-west', group: 'late' } });
-    expect(lateClaim.kind).toBe('refused');
-    expect(await getGameServer(t.deps, endpoint!)).toMatchObject({ status: 'available' });
-
-    // Anything sent after the release still takes it.
-    expect((await setServerBusy(t.deps, { ...hold, claimId: 'next-hold', now: clock(), holdExpiresAt: clock() + 60_000 })).kind).toBe('busy');
   });
 });
 
