@@ -1,6 +1,7 @@
-// The function catalogue, the one route registry: one entry per Lambda, with its trigger, who may
-// call it and the table access it needs. Generated from it: serverless.yml's `functions` and
-// per-function IAM roles (infra/serverless-functions.cjs), the local HTTP server's routes
+// The function catalogue, the one route registry: one entry per Lambda, with its trigger (an HTTP
+// route, the status queue, the tables' streams or a schedule), who may call it and the access it
+// needs. Generated from it: serverless.yml's `functions` and per-function IAM roles
+// (infra/serverless-functions.cjs), the local HTTP server's routes
 // (scripts/local/http-server.ts), each handler's roles (lib/http/routes.ts routeSpec) and the
 // OpenAPI paths (lib/http/openapi.ts). Add a route here once, and its request and response schemas
 // under the same name in lib/http/routes.ts ROUTE_SCHEMAS (the typed half; a test holds the two
@@ -8,6 +9,8 @@
 // Plain CommonJS: serverless.yml reads it at package time without a TypeScript loader; its types
 // are in infra/functions.d.cts.
 'use strict';
+
+const { STALE_WATCH_INDEX } = require('./resources.cjs');
 
 /** Every caller role (lib/auth/keys.ts RoleSchema is built from this list). */
 const ROLES = Object.freeze(['matchmaker', 'load-balancer', 'reader', 'admin']);
@@ -18,10 +21,14 @@ const CLAIMERS = Object.freeze(['matchmaker', 'load-balancer', 'admin']);
 
 /**
  * @typedef {(typeof ROLES)[number]} Role
- * @typedef {{ table: 'gameServerTable' | 'loadBalancerTable' | 'claimTable' | 'nodeTable', actions: string[], indexes?: boolean }} TableAccess
+ * @typedef {{ table: 'gameServerTable' | 'loadBalancerTable' | 'claimTable' | 'nodeTable', actions: string[], indexes?: boolean, index?: string }} TableAccess
  * @typedef {{ method: string, path: string, summary: string } & ({ public: true } | { roles: readonly Role[] })} HttpRoute
+ * @typedef {{ tables: ('gameServerTable' | 'loadBalancerTable')[], startingPosition: 'LATEST' | 'TRIM_HORIZON', batchSize: number,
+ *             maximumBatchingWindow: number, bisectBatchOnFunctionError: boolean, maximumRetryAttempts: number,
+ *             maximumRecordAgeInSeconds: number, parallelizationFactor: number, onFailure: 'notifierFailureQueue' }} StreamTrigger
  * @typedef {{ name: string, file: string, description: string, http?: HttpRoute,
- *             sqs?: { queue: 'statusQueue', batchSize: number, maximumBatchingWindow: number }, access: TableAccess[],
+ *             sqs?: { queue: 'statusQueue', batchSize: number, maximumBatchingWindow: number },
+ *             stream?: StreamTrigger, schedule?: string, publishTo?: 'eventBus', access: TableAccess[],
  *             timeout?: number, memorySize?: number }} FunctionDefinition
  * @type {FunctionDefinition[]}
  */
@@ -170,6 +177,25 @@ const FUNCTIONS = [
     ],
   },
   {
+    name: 'replace-claim-server',
+    file: 'functions/replace-claim-server.ts',
+    description: "Replaces a lost server of a live claim with an available one, under the claim's owner",
+    http: {
+      method: 'POST',
+      path: '/claims/{claimId}/replace',
+      roles: CLAIMERS,
+      summary: 'Replace a lost server (draining, terminated, stale, gone or taken) of a live claim with an available one on a node of its own; retries answer the same replacement',
+    },
+    access: [
+      // Lists candidates on the availability indexes, reads the claim's servers, claims the
+      // replacement (UpdateItem) and releases the lost server (UpdateItem).
+      { table: 'gameServerTable', actions: ['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], indexes: true },
+      // The swap commits in a transaction with the replacement (UpdateItem); an undone replacement
+      // is released only while the record does not list it (ConditionCheckItem).
+      { table: 'claimTable', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'] },
+    ],
+  },
+  {
     name: 'get-gs',
     file: 'functions/get-gs.ts',
     description: 'Reads one game server',
@@ -212,6 +238,18 @@ const FUNCTIONS = [
     ],
   },
   {
+    name: 'asyncapi',
+    file: 'functions/asyncapi.ts',
+    description: 'The AsyncAPI 3.0 document of the lifecycle notifications',
+    http: {
+      method: 'GET',
+      path: '/events/asyncapi.json',
+      roles: ANY_ROLE,
+      summary: 'The notifications: every event type and its versioned schema (AsyncAPI 3.0)',
+    },
+    access: [],
+  },
+  {
     name: 'openapi',
     file: 'functions/openapi.ts',
     description: 'The OpenAPI 3.1 document of this API',
@@ -222,6 +260,50 @@ const FUNCTIONS = [
       summary: 'This document',
     },
     access: [],
+  },
+  {
+    name: 'notifier',
+    file: 'functions/notifier.ts',
+    description: "Publishes lifecycle notifications from the tables' streams to the stage's event bus",
+    // One event source mapping per table stream. Records of one item share a shard, and a shard's
+    // batches run one at a time (parallelizationFactor 1), each resuming at the first record the
+    // handler reports failed (ReportBatchItemFailures): a server's notifications go out in order.
+    stream: {
+      tables: ['gameServerTable', 'loadBalancerTable'],
+      // A new mapping starts at the changes made from then on, not at 24 h of past ones.
+      startingPosition: 'LATEST',
+      batchSize: 100,
+      maximumBatchingWindow: 1,
+      // A batch that fails as a whole is split in two to isolate the record that fails.
+      bisectBatchOnFunctionError: true,
+      // A shard stalls while its first failing record is retried; after 10 attempts, or once the
+      // record is as old as the stream keeps it (24 h), its batch's position goes to the failure
+      // queue (alarmed) and the shard moves on.
+      maximumRetryAttempts: 10,
+      maximumRecordAgeInSeconds: 86400,
+      parallelizationFactor: 1,
+      onFailure: 'notifierFailureQueue',
+    },
+    // EVENT_BUS_NAME and events:PutEvents on that bus.
+    publishTo: 'eventBus',
+    timeout: 30,
+    memorySize: 512,
+    // Everything it tells is in the stream records (both images): no table access.
+    access: [],
+  },
+  {
+    name: 'stale-sweep',
+    file: 'functions/stale-sweep.ts',
+    description: 'Marks held game servers whose heartbeats stopped as stale',
+    schedule: 'rate(1 minute)',
+    timeout: 60,
+    access: [
+      // Reads only the sparse stale-watch index (held servers past their heartbeat deadline),
+      // never the table or its other indexes.
+      { table: 'gameServerTable', actions: ['dynamodb:Query'], index: STALE_WATCH_INDEX.indexName },
+      // Marks each stale, conditionally: the stream then tells its holder (notifier).
+      { table: 'gameServerTable', actions: ['dynamodb:UpdateItem'] },
+    ],
   },
 ];
 

@@ -6,6 +6,25 @@ export interface TableAccess {
   actions: string[];
   /** Also grant the actions on the table's indexes. */
   indexes?: boolean;
+  /** Grant the actions on this one index of the table only, not on the table (excludes `indexes`). */
+  index?: string;
+}
+/**
+ * The function runs on the tables' DynamoDB streams: one event source mapping per table, with
+ * partial batch responses (ReportBatchItemFailures).
+ */
+export interface StreamTrigger {
+  tables: ('gameServerTable' | 'loadBalancerTable')[];
+  startingPosition: 'LATEST' | 'TRIM_HORIZON';
+  batchSize: number;
+  /** Seconds (MaximumBatchingWindowInSeconds). */
+  maximumBatchingWindow: number;
+  bisectBatchOnFunctionError: boolean;
+  maximumRetryAttempts: number;
+  maximumRecordAgeInSeconds: number;
+  parallelizationFactor: number;
+  /** The queue (infra/resources.cjs LOGICAL_IDS key) receiving batches given up on. */
+  onFailure: 'notifierFailureQueue';
 }
 /** An HTTP route: either public (no key: health) or open to the listed roles. */
 export type HttpRoute = {
@@ -20,6 +39,11 @@ export interface FunctionDefinition {
   description: string;
   http?: HttpRoute;
   sqs?: { queue: 'statusQueue'; batchSize: number; maximumBatchingWindow: number };
+  stream?: StreamTrigger;
+  /** An EventBridge schedule expression, e.g. `rate(1 minute)`. */
+  schedule?: string;
+  /** The function puts events on the stage's bus: EVENT_BUS_NAME and events:PutEvents on it. */
+  publishTo?: 'eventBus';
   access: TableAccess[];
   timeout?: number;
   memorySize?: number;

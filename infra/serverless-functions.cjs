@@ -9,7 +9,14 @@
 
 const FUNCTIONS = require('./functions.cjs');
 const { ROLES } = require('./functions.cjs');
-const { LOGICAL_IDS } = require('./resources.cjs');
+const { LOGICAL_IDS, buildResources } = require('./resources.cjs');
+
+/**
+ * The stack's resources as infra/resources.cjs builds them, to check catalogue entries against
+ * (which tables have streams, which indexes, which keys are queues): none of that depends on the stage.
+ */
+const RESOURCE_SHAPES = buildResources('catalogue').resources;
+const resourceOf = (key) => (Object.hasOwn(LOGICAL_IDS, key) ? RESOURCE_SHAPES[LOGICAL_IDS[key]] : undefined);
 
 /** Environment variable -> catalogue table key. Every function gets all three (lib/config.ts). */
 const TABLE_ENVIRONMENT = {
@@ -24,6 +31,14 @@ const SQS_CONSUMER_ACTIONS = [
   'sqs:DeleteMessage',
   'sqs:GetQueueAttributes',
   'sqs:ChangeMessageVisibility',
+];
+
+/** What the Lambda stream poller needs on a DynamoDB stream (AWS: "Amazon DynamoDB Streams with Lambda"). */
+const STREAM_READER_ACTIONS = [
+  'dynamodb:DescribeStream',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:ListStreams',
 ];
 
 /** How callers authenticate (SECURITY.md): `api-key` (keys checked by the functions) or `iam` (SigV4 at API Gateway). */
@@ -46,6 +61,8 @@ const roleLogicalId = (definition) => `${pascalCase(definition.name)}ExecutionRo
 const handlerOf = (definition) => `${definition.file.replace(/\.[cm]?[jt]s$/, '')}.handler`;
 
 const arnOf = (logicalId) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+const streamArnOf = (logicalId) => ({ 'Fn::GetAtt': [logicalId, 'StreamArn'] });
+const indexArnOf = (logicalId, index) => ({ 'Fn::Join': ['', [arnOf(logicalId), `/index/${index}`]] });
 
 /** arn:<partition>:logs:<region>:<account>:log-group:<name><suffix> */
 function logGroupArn(logGroupName, suffix) {
@@ -149,15 +166,41 @@ function checkDefinition(definition, functionName) {
   if (functionName.length > MAX_FUNCTION_NAME_LENGTH) {
     throw new Error(`${where}: function name ${functionName} exceeds ${MAX_FUNCTION_NAME_LENGTH} characters`);
   }
+  const isTable = (key) => resourceOf(key)?.Type === 'AWS::DynamoDB::Table';
+  const isQueue = (key) => resourceOf(key)?.Type === 'AWS::SQS::Queue';
   for (const access of definition.access) {
-    if (!LOGICAL_IDS[access.table]) throw new Error(`${where}: unknown table ${access.table}`);
+    if (!isTable(access.table)) throw new Error(`${where}: unknown table ${access.table}`);
     if (access.actions.length === 0) throw new Error(`${where}: empty action list for ${access.table}`);
     for (const action of access.actions) {
       // Wildcards would silently widen the grant (dynamodb:* includes DeleteTable).
       if (!/^dynamodb:[A-Za-z]+$/.test(action)) throw new Error(`${where}: ${action} is not a single dynamodb:<Action>`);
     }
+    if (access.index !== undefined) {
+      if (access.indexes) throw new Error(`${where}: ${access.table}: either indexes (all) or index (one), not both`);
+      const indexNames = (resourceOf(access.table).Properties.GlobalSecondaryIndexes ?? []).map((gsi) => gsi.IndexName);
+      if (!indexNames.includes(access.index)) throw new Error(`${where}: ${access.table} has no index ${access.index}`);
+    }
   }
-  if (definition.sqs && !LOGICAL_IDS[definition.sqs.queue]) throw new Error(`${where}: unknown queue ${definition.sqs.queue}`);
+  // One trigger per function: its role and its alarms are about that one source of invocations.
+  const triggers = ['http', 'sqs', 'stream', 'schedule'].filter((trigger) => definition[trigger] !== undefined);
+  if (triggers.length !== 1) throw new Error(`${where}: needs exactly one trigger (http, sqs, stream or schedule), has ${triggers.join(', ') || 'none'}`);
+  if (definition.sqs && !isQueue(definition.sqs.queue)) throw new Error(`${where}: unknown queue ${definition.sqs.queue}`);
+  if (definition.stream) {
+    const { tables, onFailure } = definition.stream;
+    if (!Array.isArray(tables) || tables.length === 0) throw new Error(`${where}: a stream trigger names its tables`);
+    for (const table of tables) {
+      if (!isTable(table)) throw new Error(`${where}: unknown table ${table}`);
+      if (!resourceOf(table).Properties.StreamSpecification) throw new Error(`${where}: table ${table} has no stream`);
+    }
+    if (new Set(tables).size !== tables.length) throw new Error(`${where}: a table stream listed twice`);
+    if (!isQueue(onFailure)) throw new Error(`${where}: unknown queue ${onFailure}`);
+  }
+  if (definition.schedule !== undefined && !/^(rate|cron)\(.+\)$/.test(definition.schedule)) {
+    throw new Error(`${where}: schedule ${definition.schedule} is not a rate(...) or cron(...) expression`);
+  }
+  if (definition.publishTo !== undefined && resourceOf(definition.publishTo)?.Type !== 'AWS::Events::EventBus') {
+    throw new Error(`${where}: unknown event bus ${definition.publishTo}`);
+  }
   if (definition.http) {
     // A route is either public (no key) or names who may call it; never both, never nobody.
     const { roles } = definition.http;
@@ -189,12 +232,16 @@ function executionRole(definition, functionName, { apiKeysParameter, kmsKeyArn }
       Resource: [logGroupArn(logGroupName, ':log-stream:*')],
     },
     ...definition.access.map((access, index) => {
-      const tableArn = arnOf(LOGICAL_IDS[access.table]);
+      const logicalId = LOGICAL_IDS[access.table];
+      const tableArn = arnOf(logicalId);
+      let resources = [tableArn];
+      if (access.indexes) resources = [tableArn, indexArnOf(logicalId, '*')];
+      if (access.index !== undefined) resources = [indexArnOf(logicalId, access.index)];
       return {
         Sid: `Table${index}${pascalCase(access.table)}`,
         Effect: 'Allow',
         Action: [...access.actions],
-        Resource: access.indexes ? [tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }] : [tableArn],
+        Resource: resources,
       };
     }),
   ];
@@ -223,6 +270,34 @@ function executionRole(definition, functionName, { apiKeysParameter, kmsKeyArn }
       Effect: 'Allow',
       Action: [...SQS_CONSUMER_ACTIONS],
       Resource: [arnOf(LOGICAL_IDS[definition.sqs.queue])],
+    });
+  }
+  // The framework grants its stream and on-failure permissions only to its shared role, which
+  // this stack does not have: the function's own role carries them, on exactly its streams and
+  // its failure queue. The event source mapping reads the streams, and sends the position of a
+  // batch it gives up on to the queue, with the function's role.
+  if (definition.stream) {
+    statements.push(
+      {
+        Sid: 'ReadStreams',
+        Effect: 'Allow',
+        Action: [...STREAM_READER_ACTIONS],
+        Resource: definition.stream.tables.map((table) => streamArnOf(LOGICAL_IDS[table])),
+      },
+      {
+        Sid: 'SendFailedBatches',
+        Effect: 'Allow',
+        Action: ['sqs:SendMessage'],
+        Resource: [arnOf(LOGICAL_IDS[definition.stream.onFailure])],
+      },
+    );
+  }
+  if (definition.publishTo) {
+    statements.push({
+      Sid: 'PutEvents',
+      Effect: 'Allow',
+      Action: ['events:PutEvents'],
+      Resource: [arnOf(LOGICAL_IDS[definition.publishTo])],
     });
   }
   return {
@@ -258,6 +333,29 @@ function events(definition, authMode, limits) {
       },
     });
   }
+  if (definition.stream) {
+    const stream = definition.stream;
+    for (const table of stream.tables) {
+      result.push({
+        stream: {
+          type: 'dynamodb',
+          arn: streamArnOf(LOGICAL_IDS[table]),
+          startingPosition: stream.startingPosition,
+          batchSize: stream.batchSize,
+          // The framework's name for MaximumBatchingWindowInSeconds on streams.
+          batchWindow: stream.maximumBatchingWindow,
+          bisectBatchOnFunctionError: stream.bisectBatchOnFunctionError,
+          // The handler reports the first record it could not publish; the batch resumes there.
+          functionResponseType: 'ReportBatchItemFailures',
+          maximumRetryAttempts: stream.maximumRetryAttempts,
+          maximumRecordAgeInSeconds: stream.maximumRecordAgeInSeconds,
+          parallelizationFactor: stream.parallelizationFactor,
+          destinations: { onFailure: { arn: arnOf(LOGICAL_IDS[stream.onFailure]), type: 'sqs' } },
+        },
+      });
+    }
+  }
+  if (definition.schedule) result.push({ schedule: definition.schedule });
   return result;
 }
 
@@ -299,6 +397,8 @@ function buildServerlessFunctions({ service, stage, catalogue = FUNCTIONS, auth 
         // start (lib/auth/keyring.ts), so neither the template nor the Lambda configuration holds them.
         ...(apiKeysParameter ? { API_KEYS_PARAMETER: apiKeysParameter } : {}),
         ...(keyed && mode === 'iam' ? { AUTH_MODE: 'iam', IAM_PRINCIPALS: JSON.stringify(principals) } : {}),
+        // Ref of an AWS::Events::EventBus is its name.
+        ...(definition.publishTo ? { EVENT_BUS_NAME: { Ref: LOGICAL_IDS[definition.publishTo] } } : {}),
       },
       events: events(definition, mode, limits),
     };
@@ -332,6 +432,7 @@ module.exports.roleLogicalId = roleLogicalId;
 module.exports.handlerOf = handlerOf;
 module.exports.TABLE_ENVIRONMENT = TABLE_ENVIRONMENT;
 module.exports.SQS_CONSUMER_ACTIONS = SQS_CONSUMER_ACTIONS;
+module.exports.STREAM_READER_ACTIONS = STREAM_READER_ACTIONS;
 module.exports.apiKeysParameterName = apiKeysParameterName;
 module.exports.AUTH_MODES = AUTH_MODES;
 module.exports.checkPollerLimits = checkPollerLimits;

@@ -30,5 +30,7 @@ declare namespace resolveForServerless {
   function handlerOf(definition: Pick<FunctionDefinition, 'file'>): string;
   const TABLE_ENVIRONMENT: Record<'GAME_SERVER_TABLE' | 'LB_TABLE' | 'CLAIM_TABLE', FunctionDefinition['access'][number]['table']>;
   const SQS_CONSUMER_ACTIONS: string[];
+  /** What a function triggered by DynamoDB streams may do on exactly its streams. */
+  const STREAM_READER_ACTIONS: string[];
 }
 export = resolveForServerless;

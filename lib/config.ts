@@ -49,6 +49,8 @@ const EnvSchema = z.object({
   IAM_PRINCIPALS: z.string().optional(),
   /** Tests: an SSM-compatible endpoint instead of AWS. */
   SSM_ENDPOINT: z.url().optional(),
+  /** The notifier on AWS: the stage's EventBridge bus (set by the stack). */
+  EVENT_BUS_NAME: z.string().min(1).max(256).optional(),
 });
 
 export interface Config {
@@ -74,6 +76,12 @@ export interface Config {
     apiKeysParameter?: string;
     apiKeysCacheMs: number;
     iamPrincipals?: string;
+  };
+  notifications: {
+    /** CloudEvents `source` of every event: `/gs-inventory/<stage>`. */
+    source: string;
+    /** AWS: the EventBridge bus the notifier publishes to. */
+    eventBusName?: string;
   };
 }
 
@@ -127,6 +135,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(e.API_KEYS_PARAMETER ? { apiKeysParameter: e.API_KEYS_PARAMETER } : {}),
       apiKeysCacheMs: e.API_KEYS_CACHE_SECONDS * 1000,
       ...(e.IAM_PRINCIPALS ? { iamPrincipals: e.IAM_PRINCIPALS } : {}),
+    },
+    notifications: {
+      source: `/gs-inventory/${e.STAGE}`,
+      ...(e.EVENT_BUS_NAME ? { eventBusName: e.EVENT_BUS_NAME } : {}),
     },
   };
 }

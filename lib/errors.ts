@@ -11,6 +11,12 @@ export const ErrorCodes = {
   claimMismatch: 'claim.mismatch',
   claimLost: 'claim.lost',
   claimReleased: 'claim.released',
+  /** A replace named a server of the claim that is still held and healthy. */
+  claimServerNotLost: 'claim.server_not_lost',
+  /** A replace named a server that is not (and never was replaced as) one of the claim's. */
+  claimServerNotInClaim: 'claim.server_not_in_claim',
+  /** A replace on a claim whose lease or hold has run out (renew it first). */
+  claimExpired: 'claim.expired',
   serviceUnavailable: 'service.unavailable',
   leaseTooLong: 'claim.lease_too_long',
   holdTooLong: 'claim.hold_too_long',

@@ -65,6 +65,15 @@ export const ClaimResultSchema = ClaimSchema.extend({
   replayed: z.boolean().describe('True when the claim id was used before: the claim as it stands, never a second one'),
 });
 
+/** POST /claims/{claimId}/replace: the claim after the replace, and which server replaced which. */
+export const ReplaceResultSchema = ClaimSchema.extend({
+  replaced: z
+    .object({ lost: z.string(), replacement: z.string() })
+    .describe("The lost server and the one that took its place in the claim (a retry answers the same pair)"),
+  replayed: z.boolean().describe('True when the claim already had this replacement when the call looked (a retry): nothing new was claimed'),
+});
+export type ReplaceResult = z.infer<typeof ReplaceResultSchema>;
+
 export const HealthSchema = z.object({ status: z.literal('ok') });
 export const ServerListSchema = z.object({ servers: z.array(GameServerSchema) });
 export const LoadBalancerListSchema = z.object({ loadBalancers: z.array(LoadBalancerSchema) });
@@ -147,6 +156,21 @@ export const ClaimRequestSchema = z
     leaseSeconds: z.number().int().min(1).max(3600).optional(),
     holdSeconds: HoldSecondsSchema.optional(),
   });
+/**
+ * POST /claims/{claimId}/replace: `lost` is one of the claim's servers that is no longer usable;
+ * the replacement matches region, group and labels, on a node of its own among the claim's
+ * servers unless `distinctNodes` is false.
+ */
+export const ReplaceServerBodySchema = z.strictObject({
+  lost: EndpointSchema,
+  region: RegionSchema.optional(),
+  group: GroupSchema.optional(),
+  labels: z.record(LabelKeySchema, z.string().max(256)).refine((l) => Object.keys(l).length <= 16, 'at most 16 labels').optional(),
+  distinctNodes: z.boolean().default(true),
+});
+/** POST /claims/{claimId}/replace as a caller sends it (defaults not applied yet). */
+export type ReplaceServerInput = z.input<typeof ReplaceServerBodySchema>;
+
 /** POST /claim-gs as a caller sends it (defaults not applied yet): the contract the pod clients share. */
 export type ClaimRequestInput = z.input<typeof ClaimRequestSchema>;
 

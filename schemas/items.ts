@@ -70,6 +70,19 @@ export const GameServerItemSchema = PodRecordSchema.extend({
    * `draining` whatever the pod says, until the node is un-drained (see lib/nodes).
    */
   nodeDraining: z.literal(true).optional(),
+  /** Why the node is drained, as its drain watcher said (while `nodeDraining`). */
+  nodeDrainReason: z.string().optional(),
+  /**
+   * Key of the sparse `stale-watch` index (a shard, `w#<n>`): present exactly while a claim holds
+   * the server (claimed or busy) and it is not marked stale, so the stale sweep finds held servers
+   * whose heartbeats stopped without reading the pool (lib/game-servers/stale-watch.ts).
+   */
+  watch: z.string().optional(),
+  /**
+   * When the stale sweep found the server held and its heartbeats stopped (the write that tells
+   * subscribers `gs.stale`). Cleared by the first heartbeat that makes it fresh again.
+   */
+  staleAt: z.number().optional(),
 });
 export type GameServerItem = z.infer<typeof GameServerItemSchema>;
 
@@ -133,6 +146,12 @@ export const ClaimItemSchema = z.object({
   releasedAt: z.number().optional(),
   /** Released claims: the servers the release returned to the pool (replays answer the same). */
   releasedEndpoints: z.array(z.string()).optional(),
+  /**
+   * Servers the claim replaced (POST /claims/{claimId}/replace): lost endpoint -> its replacement.
+   * Written in the same conditional update that swaps the two in `endpoints` (the replace's commit
+   * point); a retry of the replace finds its entry here and answers the same replacement.
+   */
+  replaced: z.record(z.string(), z.string()).optional(),
   /** The principal that made the claim: only it (or an admin) may see or change it (lib/ownership.ts). */
   owner: z.string().optional(),
   /** TTL (epoch seconds): the claim's deadline (or release) plus the retention; garbage collection only. */

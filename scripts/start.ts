@@ -44,6 +44,10 @@ const sqs = services.external.sqs
   ? `SQS             ${services.sqsEndpoint}   (external: SQS_ENDPOINT)`
   : `local SQS       ${services.sqsEndpoint}`;
 const external = services.external.dynamodb || services.external.sqs;
+const { webhooks: hooks } = stack.notifications;
+const webhooks = hooks.length
+  ? `signed webhooks to ${hooks.join(', ')} (secret: ${process.env.NOTIFY_WEBHOOK_SECRET ? 'NOTIFY_WEBHOOK_SECRET' : 'the local default'})`
+  : 'no webhooks (set NOTIFY_WEBHOOK_URLS=http://127.0.0.1:4000/ and run: npm run listen)';
 process.stdout.write(`
 gs-inventory local stack ready in ${Date.now() - started} ms
   API             ${stack.apiUrl}        (try: curl ${stack.apiUrl}/health)
@@ -52,6 +56,9 @@ gs-inventory local stack ready in ${Date.now() - started} ms
   ${dynamodb}
   ${sqs}
   API keys        ${keys}
+  notifications   ${webhooks}
+  stale sweep     every ${Number(process.env.STALE_SWEEP_INTERVAL_MS ?? 60_000) / 1000} s (held servers whose heartbeats stopped -> gs.stale, claim.lost)
+  event schemas   ${stack.apiUrl}/events/asyncapi.json
 
 Send a test event (registers a game server):
   npm run send-event -- --endpoint 10.0.0.1:7777 --node node-a --event ready

@@ -24,7 +24,10 @@ import { loggerFrom, parseCommandLine, parseLabels, parseNumber, runCommand, sen
 const SUMMARY = `Claims game servers on distinct nodes (one POST /claim-gs, claim id from the pod identity, then
 confirm), writes the nginx stream config, reports the load balancer "ready" with its targets, and on
 SIGTERM reports "terminating" and releases the claim. When not enough servers are available it
-retries with exponential backoff and jitter until the deadline, then exits 1 saying why. A config
+retries with exponential backoff and jitter until the deadline, then exits 1 saying why. While it
+runs it reads its claim every --watch-interval-ms: a server that is lost (draining, terminated,
+stale, gone) is replaced with an available one on another node (POST /claims/{id}/replace; retried
+with backoff while none is available) and nginx is reloaded with the claim's servers. A config
 change nginx could not be made to load (SIGHUP to the pid in --nginx-pid-file) is fatal: it exits 1
 saying why, so that the container restarts and the failure shows.`;
 
@@ -75,6 +78,18 @@ await runCommand('lb-bootstrap', async () => {
   const template = templatePath ? await readFile(templatePath, 'utf8') : undefined;
   const labels = parseLabels(cli.list('label'));
   const leaseSeconds = parseNumber('lease-seconds', cli.value('lease-seconds'), { min: 1, max: 3600 });
+  const group = cli.value('group');
+  const count = parseNumber('count', cli.value('count'), { min: 1, max: 10 })!;
+  const backoff = {
+    baseMs: parseNumber('retry-base-ms', cli.value('retry-base-ms'), { min: 1 })!,
+    maxMs: parseNumber('retry-max-ms', cli.value('retry-max-ms'), { min: 1 })!,
+  };
+  // --watch-seconds (the older form) wins when given; 0 turns the watch off.
+  const watchIntervalMs =
+    cli.value('watch-seconds') !== undefined
+      ? parseNumber('watch-seconds', cli.value('watch-seconds'), { max: 3600 })! * 1000
+      : parseNumber('watch-interval-ms', cli.value('watch-interval-ms'), { max: 3_600_000 })!;
+  const replaceLost = cli.flag('replace-lost');
   // One pair of signal listeners for the whole run, installed before anything is claimed: a SIGTERM
   // at any moment (while claiming, reloading nginx, starting the reporter) ends the run in order
   // (terminating, claim released) instead of killing the process with its claim held.
@@ -90,16 +105,13 @@ await runCommand('lb-bootstrap', async () => {
   const result = await claimServersForLoadBalancer({
     api,
     podUid,
-    count: parseNumber('count', cli.value('count'), { min: 1, max: 10 })!,
+    count,
     ...(region ? { region } : {}),
-    ...(cli.value('group') ? { group: cli.value('group')! } : {}),
+    ...(group ? { group } : {}),
     ...(labels ? { labels } : {}),
     ...(leaseSeconds !== undefined ? { leaseSeconds } : {}),
     deadlineMs: parseNumber('deadline-seconds', cli.value('deadline-seconds'), { max: 86_400 })! * 1000,
-    backoff: {
-      baseMs: parseNumber('retry-base-ms', cli.value('retry-base-ms'), { min: 1 })!,
-      maxMs: parseNumber('retry-max-ms', cli.value('retry-max-ms'), { min: 1 })!,
-    },
+    backoff,
     logger,
     signal: abort.signal,
   });
@@ -153,17 +165,27 @@ await runCommand('lb-bootstrap', async () => {
   }
   await reporter.start(rendered.targets);
 
-  // Until SIGTERM (or until every claimed server is gone, or nginx cannot be reloaded: then exit
-  // 1; the restarted container releases a claim whose servers are gone and makes a new one).
-  const watchSeconds = parseNumber('watch-seconds', cli.value('watch-seconds'), { max: 3600 })!;
+  // Until SIGTERM (or until every claimed server is gone and none can replace them, or nginx cannot
+  // be reloaded: then exit 1; the restarted container releases a claim whose servers are gone and
+  // makes a new one). Polling the claim needs no endpoint on this pod that the API would call.
   const ended = await new Promise<NodeJS.Signals | 'all-lost' | { reloadFailed: string }>((resolve) => {
     void stopped.then(resolve);
-    if (watchSeconds === 0) return;
+    if (watchIntervalMs === 0) return;
     const watcher = new ClaimWatcher({
       api,
       claimId,
       servers: result.servers,
-      intervalMs: watchSeconds * 1000,
+      intervalMs: watchIntervalMs,
+      ...(replaceLost
+        ? {
+            replaceLost: {
+              // A replacement matches what this load balancer claims from.
+              request: { ...(region ? { region } : {}), ...(group ? { group } : {}), ...(labels ? { labels } : {}) },
+              backoff,
+              onReplaced: (lost, replacement) => process.stdout.write(`replaced ${lost.endpoint} with ${replacement}\n`),
+            },
+          }
+        : {}),
       logger,
       onChange: async (usable) => {
         const updated = render(usable);

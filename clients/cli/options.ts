@@ -10,6 +10,11 @@ export interface OptionSpec {
   default?: string;
   /** A switch (no value). */
   boolean?: boolean;
+  /**
+   * A switch that is on unless turned off: `--no-<name>` (or its environment variable `false`/`0`)
+   * turns it off. Its default is `true`.
+   */
+  negatable?: boolean;
   /** May be given several times (flags only). */
   multiple?: boolean;
 }
@@ -31,7 +36,7 @@ export interface ParsedCommandLine {
 
 export function usage(command: string, summary: string, specs: OptionSpecs, tail = ''): string {
   const lines = Object.entries(specs).map(([name, spec]) => {
-    const left = `  --${name}${spec.boolean ? '' : ' <value>'}`;
+    const left = `  --${spec.negatable ? '[no-]' : ''}${name}${spec.boolean ? '' : ' <value>'}`;
     const env = spec.env ? ` [${spec.env}]` : '';
     const def = spec.default !== undefined ? ` (default ${spec.default})` : '';
     return `${left.padEnd(34)} ${spec.description}${env}${def}`;
@@ -44,6 +49,7 @@ export function parseCommandLine(specs: OptionSpecs, argv: string[], env: NodeJS
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
   for (const [name, spec] of Object.entries(specs)) {
     options[name] = { type: spec.boolean ? 'boolean' : 'string', ...(spec.multiple ? { multiple: true } : {}) };
+    if (spec.negatable) options[`no-${name}`] = { type: 'boolean' };
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -81,9 +87,17 @@ export function parseCommandLine(specs: OptionSpecs, argv: string[], env: NodeJS
         .filter(Boolean);
     },
     flag(name) {
+      const spec = specs[name];
+      if (spec?.negatable && values[`no-${name}`] === true) return false;
       const given = values[name];
       if (typeof given === 'boolean') return given;
-      const fromEnv = specs[name]?.env ? env[specs[name]!.env!] : undefined;
+      const fromEnv = spec?.env ? env[spec.env] : undefined;
+      if (spec?.negatable) {
+        const setting = fromEnv?.toLowerCase();
+        if (setting === undefined || setting === '' || setting === 'true' || setting === '1') return true;
+        if (setting === 'false' || setting === '0') return false;
+        throw new UsageError(`${spec.env} must be true or false`);
+      }
       return fromEnv === 'true' || fromEnv === '1';
     },
   };

@@ -1,4 +1,4 @@
-import type { Claim, ClaimRequestInput, GameServer } from '../../schemas/http';
+import type { Claim, ClaimRequestInput, GameServer, ReplaceResult, ReplaceServerInput } from '../../schemas/http';
 
 export type ApiResult<T> =
   | { ok: true; status: number; body: T }
@@ -15,6 +15,8 @@ export interface InventoryApiOptions {
 
 /** The body of POST /claim-gs: the server's own request schema (schemas/http.ts), as sent. */
 export type ClaimRequest = ClaimRequestInput;
+/** The body of POST /claims/{claimId}/replace, as sent (distinctNodes defaults to true). */
+export type ReplaceRequest = ReplaceServerInput;
 
 /** The inventory's HTTP API, as the pods call it: a Bearer API key, JSON in and out. */
 export class InventoryApiClient {
@@ -39,6 +41,15 @@ export class InventoryApiClient {
 
   release(claimId: string): Promise<ApiResult<Claim & { released: string[] }>> {
     return this.call('POST', `/claims/${encodeURIComponent(claimId)}/release`);
+  }
+
+  /**
+   * POST /claims/{claimId}/replace: a lost server of the claim (draining, terminated, stale, gone)
+   * gives way to an available one. The answer is the claim with its new servers and the pair
+   * `replaced`; repeating the call answers the same pair. 409 `gs.none_available`: retry later.
+   */
+  replace(claimId: string, request: ReplaceRequest): Promise<ApiResult<ReplaceResult>> {
+    return this.call('POST', `/claims/${encodeURIComponent(claimId)}/replace`, request);
   }
 
   getClaim(claimId: string): Promise<ApiResult<Claim>> {

@@ -13,10 +13,12 @@ export {
 } from './events';
 export { GameServerAgent, type AgentPhase, type GameServerAgentOptions } from './gs-agent';
 export { DEFAULT_IMDS_URL, InstanceMetadataClient, InterruptionMonitor, type InterruptionNotice } from './imds';
-export { InventoryApiClient, type ApiResult, type ClaimRequest } from './api-client';
+export { InventoryApiClient, type ApiResult, type ClaimRequest, type ReplaceRequest } from './api-client';
 export {
   claimServersForLoadBalancer,
   ClaimWatcher,
+  type ClaimWatcherOptions,
+  type LostServerReplacement,
   isUsable,
   loadBalancerClaimId,
   LoadBalancerReporter,

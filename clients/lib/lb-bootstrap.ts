@@ -1,5 +1,5 @@
 import type { Claim, GameServer } from '../../schemas/http';
-import type { InventoryApiClient, ApiResult, ClaimRequest } from './api-client';
+import type { InventoryApiClient, ApiResult, ClaimRequest, ReplaceRequest } from './api-client';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff';
 import { EventSequence, loadBalancerMessage, type LoadBalancerIdentity } from './events';
 import { describeError, silentLogger, type AgentLogger } from './log';
@@ -229,6 +229,17 @@ export class LoadBalancerReporter {
   }
 }
 
+/** How the watcher replaces the claim's lost servers (POST /claims/{claimId}/replace). */
+export interface LostServerReplacement {
+  /** What a replacement must match: the load balancer's own region, group and labels. */
+  request: Omit<ReplaceRequest, 'lost'>;
+  /** Waits between attempts for one lost server (none available, throttled, unreachable). */
+  backoff: BackoffPolicy;
+  random?: () => number;
+  /** Called after each replacement (the claim's servers change with the next onChange). */
+  onReplaced?: (lost: GameServer, replacement: string) => void;
+}
+
 export interface ClaimWatcherOptions {
   api: InventoryApiClient;
   claimId: string;
@@ -237,11 +248,20 @@ export interface ClaimWatcherOptions {
   intervalMs: number;
   /** Called when the usable servers differ from the current ones (never with an empty list). */
   onChange: (usable: GameServer[], lost: GameServer[]) => Promise<void>;
-  /** Called when no server of the claim is usable any more. */
+  /** Called when no server of the claim is usable any more (and none could be replaced). */
   onAllLost: (lost: GameServer[]) => void;
+  /** Replace lost servers instead of only dropping them (absent: only drop them). */
+  replaceLost?: LostServerReplacement;
   logger?: AgentLogger;
   clock?: () => number;
 }
+
+/** Why a server of the claim is not usable, for the log. */
+const describeLost = (server: GameServer) => `${server.endpoint} (${server.stale ? 'stale' : server.claimId === undefined && (server.status === 'claimed' || server.status === 'busy') ? 'taken' : server.status})`;
+
+/** Answers after which asking again for the same lost server can help (later: another server may be free). */
+const REPLACE_RETRYABLE = (result: Extract<ApiResult<unknown>, { ok: false }>) =>
+  result.status === 0 || result.code === 'gs.none_available' || result.status === 429 || result.status >= 500;
 
 /**
  * Follows a load balancer's claim (GET /claims/{id}: one request for all its servers) and reports
@@ -255,6 +275,8 @@ export class ClaimWatcher {
   private running = false;
   private current: string[];
   private readonly logger: AgentLogger;
+  /** Per lost server: failed replace attempts so far and when the next may go. */
+  private readonly replaceRetries = new Map<string, { attempts: number; nextAt: number }>();
 
   constructor(private readonly options: ClaimWatcherOptions) {
     this.current = options.servers.map((s) => s.endpoint);
@@ -275,6 +297,9 @@ export class ClaimWatcher {
    * One look at the claim. A confirmed claim holds its servers only until its hold runs out: once
    * half of the hold has passed, the watcher renews it (a load balancer keeps its servers for as
    * long as it lives; a pod that dies stops renewing, and its servers come back by themselves).
+   * With `replaceLost`, each server that is not usable is replaced first (when its backoff allows),
+   * so that one change of the config drops it and adds its replacement; one that cannot be
+   * replaced yet is dropped at once and replaced on a later look.
    */
   async check(): Promise<void> {
     let claim = await this.options.api.getClaim(this.options.claimId);
@@ -289,19 +314,66 @@ export class ClaimWatcher {
       if (renewed.ok) claim = renewed;
       else this.logger.warn('claim not renewed', { claimId: this.options.claimId, status: renewed.status, error: renewed.message });
     }
-    const usable = claim.body.servers.filter((s) => isUsable(s, this.options.claimId));
-    const lost = claim.body.servers.filter((s) => !isUsable(s, this.options.claimId));
+    const servers = this.options.replaceLost && claim.body.status !== 'released' ? await this.replaceLost(claim.body.servers, now) : claim.body.servers;
+    const usable = servers.filter((s) => isUsable(s, this.options.claimId));
+    const lost = servers.filter((s) => !isUsable(s, this.options.claimId));
     const endpoints = usable.map((s) => s.endpoint);
     if (endpoints.join(' ') === this.current.join(' ')) return;
     if (usable.length === 0) {
-      this.logger.error('every claimed server is gone', { lost: lost.map((s) => `${s.endpoint} (${s.stale ? 'stale' : s.status})`) });
+      this.logger.error('every claimed server is gone', { lost: lost.map(describeLost) });
       this.stop();
       this.options.onAllLost(lost);
       return;
     }
-    this.logger.warn('claimed servers changed', { usable: endpoints, lost: lost.map((s) => `${s.endpoint} (${s.stale ? 'stale' : s.status})`) });
+    this.logger.warn('claimed servers changed', { usable: endpoints, lost: lost.map(describeLost) });
     this.current = endpoints;
     await this.options.onChange(usable, lost);
+  }
+
+  /**
+   * Asks the API to replace each server of the claim that is not usable, one request per lost
+   * server, each with its own backoff after an answer that may change later (none available,
+   * throttled, 5xx, no answer) or that it cannot act on. Never throws: a failed request leaves the
+   * server lost until the next look. Returns the claim's servers after the replacements.
+   */
+  private async replaceLost(servers: GameServer[], now: number): Promise<GameServer[]> {
+    const replacement = this.options.replaceLost!;
+    const claimId = this.options.claimId;
+    let current = servers;
+    for (const lost of servers.filter((s) => !isUsable(s, claimId))) {
+      const retry = this.replaceRetries.get(lost.endpoint);
+      if (retry && retry.nextAt > now) continue;
+      const result = await this.options.api.replace(claimId, { ...replacement.request, lost: lost.endpoint });
+      if (result.ok) {
+        this.replaceRetries.delete(lost.endpoint);
+        const { replacement: added } = result.body.replaced;
+        this.logger.warn('claimed server replaced', { claimId, lost: describeLost(lost), replacement: added, replayed: result.body.replayed });
+        replacement.onReplaced?.(lost, added);
+        current = result.body.servers;
+        continue;
+      }
+      if (result.code === 'claim.server_not_lost') {
+        // Usable again by the time the API looked (a heartbeat arrived): the next look sees it.
+        this.replaceRetries.delete(lost.endpoint);
+        continue;
+      }
+      const attempts = (retry?.attempts ?? 0) + 1;
+      const delay = REPLACE_RETRYABLE(result)
+        ? Math.max(backoffDelay(attempts, replacement.backoff, replacement.random), (result.retryAfterSeconds ?? 0) * 1000)
+        : replacement.backoff.maxMs;
+      this.replaceRetries.set(lost.endpoint, { attempts, nextAt: now + delay });
+      this.logger[REPLACE_RETRYABLE(result) ? 'info' : 'warn']('claimed server not replaced yet', {
+        claimId,
+        lost: describeLost(lost),
+        status: result.status,
+        code: result.code,
+        error: result.message,
+        retryInMs: delay,
+      });
+    }
+    const inClaim = new Set(current.map((s) => s.endpoint));
+    for (const endpoint of this.replaceRetries.keys()) if (!inClaim.has(endpoint)) this.replaceRetries.delete(endpoint);
+    return current;
   }
 
   private schedule(): void {

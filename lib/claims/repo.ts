@@ -125,3 +125,152 @@ export async function runClaimTransition(
     throw error; // throttled or in conflict with another transaction: transient
   }
 }
+
+/** The swap of a replace, as the record was read: `lost` at `index` of its endpoints gives way to `replacement`. */
+export interface ReplacementCommit {
+  claim: ClaimItem;
+  lost: string;
+  replacement: string;
+  /** Where `lost` stood in the record's endpoints when it was read. */
+  index: number;
+  /** The replacement joins the claim: its transition into the claim's own state (claim-writes.ts). */
+  server: ServerTransition;
+}
+
+export type ReplacementCommitResult =
+  | { kind: 'committed' }
+  /** The record moved since it was read (or is not the actor's): `current` is what it is now. */
+  | { kind: 'record-changed'; current?: ClaimItem }
+  /** The replacement no longer matches its transition (no longer held by the attempt, not fresh). */
+  | { kind: 'replacement-changed'; current?: GameServerItem }
+  /** Cancelled, nothing written: a concurrent transaction on the same items (another replace's commit). */
+  | { kind: 'conflict' };
+
+/** A transaction cancelled only because another one was changing the same items: nothing was written. */
+const cancelledByConflict = (reasons: CancellationReason[]) =>
+  reasons.some((reason) => reason.Code === 'TransactionConflict') && !reasons.some((reason) => reason.Code === 'ConditionalCheckFailed');
+
+/** The claim still stands as read: committed by its attempt, in the status and with the deadline that was read. */
+const sameStatus = '#status = :status';
+const sameDeadline = (field: 'leaseExpiresAt' | 'holdExpiresAt') => `#${field} = :deadline`;
+/** The lost server is still where it was read in the claim's endpoints. */
+const lostAt = (index: number) => `#endpoints[${index}] = :lost`;
+/** The replacement is not one of the claim's servers already (a concurrent replace of another server may have taken it). */
+const replacementIsNew = 'NOT contains(#endpoints, :replacement)';
+const noReplacementsYet = 'attribute_not_exists(#replaced)';
+const replacementsRecorded = 'attribute_exists(#replaced)';
+
+/**
+ * The commit point of a replace: one TransactWriteItems of
+ * - the claim record: `endpoints[index]` becomes the replacement and `replaced[lost]` records it,
+ *   on condition that the record is still the one read — committed by its attempt (`attempt`), in
+ *   the status and with the deadline read (`status`, `deadline`), the actor's (`owner`), `lost` still
+ *   at `index` (`lostAt`), the replacement not in it already (`replacementIsNew`); and
+ * - the replacement server: from the lease the replace took on it into the claim's own state
+ *   (busy until the hold for a confirmed claim, claimed until the lease for a leased one), on
+ *   condition that the claim's attempt holds it, claimed and fresh (`server`).
+ * Both or neither: the record never lists a server the claim does not hold. `ClientRequestToken`
+ * makes the SDK's retries idempotent; a refusal whose record already shows this very swap
+ * (`replaced[lost] = replacement`, `lost` gone: a retry, or a concurrent replace that took the same
+ * server) is success.
+ */
+export async function commitReplacement(deps: RepoDeps, actor: Actor, commit: ReplacementCommit): Promise<ReplacementCommitResult> {
+  const { claim, lost, replacement, index } = commit;
+  const confirmed = claim.status === 'confirmed';
+  const deadline = confirmed ? claim.holdExpiresAt : claim.leaseExpiresAt;
+  const owner = ownerClause(actor);
+  const recorded = claim.replaced !== undefined;
+  const condition = allOf({
+    attempt: committedByAttempt,
+    status: sameStatus,
+    deadline: sameDeadline(confirmed ? 'holdExpiresAt' : 'leaseExpiresAt'),
+    ...(owner.clause ? { owner: owner.clause } : {}),
+    lostAt: lostAt(index),
+    replacementIsNew,
+    replaced: recorded ? replacementsRecorded : noReplacementsYet,
+  });
+  // The lost endpoint is a map key (data, not an identifier): a placeholder of its own.
+  const update = updateExpression({ set: [`#endpoints[${index}] = :replacement`, recorded ? '#replaced.#lostKey = :replacement' : '#replaced = :replaced'] });
+  const values: Record<string, unknown> = {
+    ':attempt': claim.attemptId,
+    ':status': claim.status,
+    ':deadline': deadline,
+    ':lost': lost,
+    ':replacement': replacement,
+    ...(recorded ? {} : { ':replaced': { [lost]: replacement } }),
+    ...owner.values,
+  };
+  const names: Record<string, string> = recorded ? { '#lostKey': lost } : {};
+  try {
+    await deps.ddb.send(
+      new TransactWriteCommand({
+        ClientRequestToken: randomUUID(),
+        TransactItems: [
+          {
+            Update: {
+              TableName: deps.config.tables.claims,
+              Key: { claimId: claim.claimId },
+              ...writeExpressions({ condition, update, values, names }),
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
+          },
+          { Update: commit.server },
+        ],
+      }),
+    );
+    return { kind: 'committed' };
+  } catch (error) {
+    if (!isTransactionCanceled(error)) throw error;
+    if (cancelledByConflict(error.CancellationReasons ?? [])) return { kind: 'conflict' };
+    const [record, server] = error.CancellationReasons ?? [];
+    if (record?.Code === 'ConditionalCheckFailed') {
+      const item = reasonItem(record);
+      const current = item ? ClaimItemSchema.parse(item) : undefined;
+      if (current && current.replaced?.[lost] === replacement && !current.endpoints.includes(lost)) return { kind: 'committed' };
+      return { kind: 'record-changed', ...(current ? { current } : {}) };
+    }
+    if (server?.Code === 'ConditionalCheckFailed') {
+      const item = reasonItem(server);
+      return { kind: 'replacement-changed', ...(item ? { current: parseGameServerItem(item) } : {}) };
+    }
+    throw error; // throttled or in conflict with another transaction: transient
+  }
+}
+
+/** The record does not list the server among the claim's endpoints. */
+const notListed = 'NOT contains(#endpoints, :endpoint)';
+
+/**
+ * Gives back a server a replace claimed for the claim (under its attempt) but did not commit: in
+ * one transaction, the server's release (claim-writes.ts releaseServerTransition: still held by the
+ * attempt) on condition that the claim record does not list it (`notListed`) — so an undo never
+ * takes a server from the claim, whichever replace committed it, and whenever this undo arrives.
+ * 'kept': the record lists the server, or the attempt no longer holds it; 'conflict': cancelled
+ * by a concurrent transaction on the same items, nothing written (the caller may try again).
+ */
+export async function undoReplacement(deps: RepoDeps, claim: ClaimItem, release: ServerTransition): Promise<'released' | 'kept' | 'conflict'> {
+  try {
+    await deps.ddb.send(
+      new TransactWriteCommand({
+        ClientRequestToken: randomUUID(),
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: deps.config.tables.claims,
+              Key: { claimId: claim.claimId },
+              ...writeExpressions({ condition: notListed, values: { ':endpoint': release.Key.endpoint } }),
+            },
+          },
+          { Update: release },
+        ],
+      }),
+    );
+    return 'released';
+  } catch (error) {
+    if (!isTransactionCanceled(error)) throw error;
+    const reasons = error.CancellationReasons ?? [];
+    if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) return 'kept';
+    if (cancelledByConflict(reasons)) return 'conflict';
+    throw error;
+  }
+}

@@ -8,6 +8,7 @@ import { mayAct, ownerClause, type Actor } from '../ownership';
 import { claimableAtWritersClock, heldByAttempt, heldDirectly, isBusy, isClaimed, isFresh, isHeld, isRetired, serverExists, statusIs } from './conditions';
 import { poolPosition } from './availability-keys';
 import { parseGameServerItem } from './records';
+import { staleWatchKey } from './stale-watch';
 import type { ServerFilter } from './select';
 
 type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
@@ -18,7 +19,13 @@ const RECORD_CHANGED = ['#version = #version + :one', '#updatedAt = :now'];
 const RETURN_TO_POOL = ['#status = :available', '#availableAt = :position', '#returnedAt = :now'];
 const returnToPoolValues = (endpoint: string, claimId: string) => ({ ':available': 'available', ':position': poolPosition(endpoint, claimId) });
 /** Fields a server carries while a claim holds it; releasing removes them all. */
-const CLAIM_FIELDS = ['#claimId', '#claimAttempt', '#owner', '#claimedAt', '#leaseExpiresAt', '#holdExpiresAt'];
+const CLAIM_FIELDS = ['#claimId', '#claimAttempt', '#owner', '#claimedAt', '#leaseExpiresAt', '#holdExpiresAt', '#watch'];
+/**
+ * A write that makes a server held puts it in the stale-watch index (at its shard, `:watch`) and
+ * clears an old stale mark: it requires a fresh server (see lib/game-servers/stale-watch.ts).
+ */
+const WATCHED = '#watch = :watch';
+const UNMARKED = '#staleAt';
 
 export interface ClaimServerUpdate {
   endpoint: string;
@@ -60,6 +67,7 @@ export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) 
     ':claimed': 'claimed',
     ':lease': update.leaseExpiresAt,
     ':owner': update.owner,
+    ':watch': staleWatchKey(update.endpoint),
     ':one': 1,
   };
   const free: Record<string, string> = { exists: serverExists, ...claimableAtWritersClock, fresh: isFresh };
@@ -86,9 +94,10 @@ export function claimServerUpdate(tableName: string, update: ClaimServerUpdate) 
       '#claimedAt = :now',
       '#leaseExpiresAt = :lease',
       '#availableAt = :lease',
+      WATCHED,
       ...RECORD_CHANGED,
     ],
-    remove: ['#holdExpiresAt'],
+    remove: ['#holdExpiresAt', UNMARKED],
   });
   return {
     TableName: tableName,
@@ -241,8 +250,8 @@ export async function setServerBusy(
     }),
   });
   const update = updateExpression({
-    set: ['#status = :busy', '#claimId = :claimId', '#owner = :owner', '#claimedAt = :now', '#holdExpiresAt = :hold', '#availableAt = :hold', ...RECORD_CHANGED],
-    remove: ['#leaseExpiresAt', '#claimAttempt'],
+    set: ['#status = :busy', '#claimId = :claimId', '#owner = :owner', '#claimedAt = :now', '#holdExpiresAt = :hold', '#availableAt = :hold', WATCHED, ...RECORD_CHANGED],
+    remove: ['#leaseExpiresAt', '#claimAttempt', UNMARKED],
   });
   try {
     const result = await deps.ddb.send(
@@ -252,7 +261,15 @@ export async function setServerBusy(
         ...writeExpressions({
           condition,
           update,
-          values: { ':now': hold.now, ':claimId': hold.claimId, ':owner': hold.owner, ':busy': 'busy', ':hold': hold.holdExpiresAt, ':one': 1 },
+          values: {
+            ':now': hold.now,
+            ':claimId': hold.claimId,
+            ':owner': hold.owner,
+            ':busy': 'busy',
+            ':hold': hold.holdExpiresAt,
+            ':watch': staleWatchKey(hold.endpoint),
+            ':one': 1,
+          },
         }),
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -309,6 +326,61 @@ export async function releaseServer(deps: RepoDeps, endpoint: string, claimId: s
     return 'released';
   } catch (error) {
     if (isConditionFailure(error)) return 'not-held';
+    throw error;
+  }
+}
+
+/**
+ * Held since before the writer's clock: a copy of a release that arrives late (an SDK retry, a
+ * delayed packet) finds a later claim of the same server (`claimedAt` is the claimer's clock) and
+ * does nothing.
+ */
+const claimedBefore = '#claimedAt <= :now';
+
+/**
+ * The last step of a replace (lib/claims/replace.ts), for the lost server: it left the claim's
+ * `endpoints` in the replace's commit, and the claim's attempt still holds it. Claimed or busy
+ * (a stale server, a lease or hold that ran out) -> back to the pool, as a release returns it;
+ * draining or terminated -> it only drops the claim and keeps its status (never back in the pool
+ * while its node drains). Condition: held by the attempt, still in the status the caller read, and
+ * held since before `now` (claimedBefore).
+ */
+export function releaseLostServerUpdate(tableName: string, server: HeldServer & { status: GameServerItem['status'] }): ServerTransition {
+  const release = releaseServerTransition(tableName, server);
+  const condition = allOf({ release: release.ConditionExpression, claimedBefore });
+  return { ...release, ConditionExpression: condition, ExpressionAttributeNames: attributeNames(condition, release.UpdateExpression) };
+}
+
+/**
+ * Sends releaseLostServerUpdate. 'not-held': the claim's attempt no longer holds the server (an
+ * earlier copy of this release applied, or someone else took it since), or its status changed
+ * since it was read; `current` is the record as it is (absent: there is none).
+ */
+export async function releaseLostServer(
+  deps: RepoDeps,
+  server: HeldServer & { status: GameServerItem['status'] },
+): Promise<{ kind: 'released' } | { kind: 'not-held'; current?: GameServerItem }> {
+  try {
+    await deps.ddb.send(new UpdateCommand(releaseLostServerUpdate(deps.config.tables.gameServers, server)));
+    return { kind: 'released' };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const refused = refusal(error);
+    return { kind: 'not-held', ...(refused.current ? { current: refused.current } : {}) };
+  }
+}
+
+/**
+ * claimServer for a replace (lib/claims/replace.ts). A server that is an item of another replace's
+ * transaction right now (its commit or undo) refuses the write with TransactionConflictException:
+ * nothing was written, and the server is being committed to the claim or given back, so it is not
+ * a candidate now ('refused', like a server someone else holds).
+ */
+export async function claimReplacementServer(deps: RepoDeps, update: ClaimServerUpdate): Promise<{ kind: 'claimed' } | { kind: 'refused'; current?: GameServerItem }> {
+  try {
+    return await claimServer(deps, update);
+  } catch (error) {
+    if ((error as Error | undefined)?.name === 'TransactionConflictException') return { kind: 'refused' };
     throw error;
   }
 }

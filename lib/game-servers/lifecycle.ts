@@ -4,6 +4,7 @@ import type { GameServerLifecycleEvent } from '../pods/events';
 import { freshUntil, liveRecordTtl, ttlSeconds, type LivenessSettings } from '../pods/liveness';
 import { decideOrdering, laterPhase, phaseOfEvent, type OrderingDecision, type Phase } from '../pods/ordering';
 import { availabilityKeys, poolPosition } from './availability-keys';
+import { withStaleWatch } from './stale-watch';
 
 export interface LifecycleSettings extends LivenessSettings {
   availabilityShards: number;
@@ -17,6 +18,8 @@ export function lifecycleSettings(config: Pick<Config, 'heartbeatTimeoutMs' | 'r
 /** What the record of the server's node says. */
 export interface NodeCondition {
   drained: boolean;
+  /** Why it is drained, if its watcher said (kept on the server as `nodeDrainReason`). */
+  reason?: string;
 }
 
 export const NODE_NOT_DRAINED: NodeCondition = { drained: false };
@@ -267,9 +270,16 @@ function describe(event: GameServerLifecycleEvent, settings: LifecycleSettings) 
  * drained node is out of the pool until the node is un-drained (`nodeDraining` records why).
  */
 function withPhase(item: GameServerItem, phase: Phase, now: number, settings: LifecycleSettings, node: NodeCondition): GameServerItem {
-  const { nodeDraining: wasNodeDraining, ...rest } = item;
+  return withStaleWatch(phaseApplied(item, phase, now, settings, node));
+}
+
+function phaseApplied(item: GameServerItem, phase: Phase, now: number, settings: LifecycleSettings, node: NodeCondition): GameServerItem {
+  const { nodeDraining: wasNodeDraining, nodeDrainReason, ...rest } = item;
   if (phase === 'active') {
-    if (node.drained) return { ...rest, phase, status: 'draining', availableAt: NEVER, nodeDraining: true };
+    if (node.drained) {
+      const reason = node.reason ?? nodeDrainReason;
+      return { ...rest, phase, status: 'draining', availableAt: NEVER, nodeDraining: true, ...(reason !== undefined ? { nodeDrainReason: reason } : {}) };
+    }
     return wasNodeDraining ? { ...rest, phase, ...claimDrivenState(rest, rest.podUid) } : { ...rest, phase };
   }
   const status: GameServerStatus = phase;

@@ -116,9 +116,11 @@ const OPERATION_TEXT: Record<RouteName, OperationText> = {
   'confirm-claim': { ok: 'The claim and its servers', errors: [...DATA, 404, 409] },
   'renew-claim': { ok: 'The claim and its servers', errors: [...DATA, 404, 409, 413, 415] },
   'release-claim': { ok: 'The claim and its servers', errors: [...DATA, 404] },
+  'replace-claim-server': { ok: 'The claim with the replacement in place of the lost server (a retry: the same pair, `replayed: true`)', errors: [...DATA, 404, 409, 413, 415] },
   'get-gs': { ok: 'The server', errors: [...DATA, 404] },
   'get-available-lb': { ok: 'Load balancers', errors: DATA, query: { region: 'Region', limit: 'Maximum' } },
   inventory: { ok: 'Counts', errors: DATA },
+  asyncapi: { ok: 'AsyncAPI 3.0', errors: [401] },
   openapi: { ok: 'OpenAPI 3.1', errors: [401] },
 };
 

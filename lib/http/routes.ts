@@ -15,6 +15,8 @@ import {
   LoadBalancerListSchema,
   LoadBalancerQuerySchema,
   RenewBodySchema,
+  ReplaceResultSchema,
+  ReplaceServerBodySchema,
   ServerListSchema,
   SetAvailableBodySchema,
   SetAvailableResultSchema,
@@ -24,7 +26,7 @@ import {
 
 /** A route's request schemas (validateRequest's) and its 200 answer's. */
 export interface RouteSchemas extends RequestSchemas {
-  /** The 200 answer's body; none for a document served as is (openapi). */
+  /** The 200 answer's body; none for a document served as is (openapi, asyncapi). */
   response?: z.ZodType;
 }
 
@@ -44,9 +46,11 @@ export const ROUTE_SCHEMAS = {
   'confirm-claim': { params: ClaimIdParamsSchema, response: ClaimSchema },
   'renew-claim': { params: ClaimIdParamsSchema, body: RenewBodySchema, response: ClaimSchema },
   'release-claim': { params: ClaimIdParamsSchema, response: ClaimSchema },
+  'replace-claim-server': { params: ClaimIdParamsSchema, body: ReplaceServerBodySchema, response: ReplaceResultSchema },
   'get-gs': { params: EndpointParamsSchema, response: GameServerSchema },
   'get-available-lb': { query: LoadBalancerQuerySchema, response: LoadBalancerListSchema },
   inventory: { response: InventorySchema },
+  asyncapi: {},
   openapi: {},
 } as const satisfies Record<string, RouteSchemas>;
 

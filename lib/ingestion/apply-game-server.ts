@@ -3,7 +3,7 @@ import type { Deps } from '../deps';
 import { getGameServer, putGameServerIfVersion } from '../game-servers/records';
 import { decideGameServerEvent, decideNodeConditionWrite, lifecycleSettings, type LifecycleSettings, type NodeReading } from '../game-servers/lifecycle';
 import { getNode } from '../nodes/repo';
-import { isDrained } from '../nodes/state';
+import { drainCondition } from '../nodes/state';
 import type { GameServerLifecycleEvent } from '../pods/events';
 import type { ApplyOutcome } from './apply-lifecycle-event';
 import { ContentionError, MAX_ATTEMPTS, writeOptimistically } from './optimistic-write';
@@ -40,7 +40,7 @@ export async function applyGameServerEvent(deps: Deps, event: GameServerLifecycl
           case 'reread-node': {
             if (decision.kind === 'reread-node') nodes.delete(decision.node);
             node = await readNode(deps, nodes, decision.node);
-            reading = { node: decision.node, drained: isDrained(node), reread: decision.kind === 'reread-node' };
+            reading = { node: decision.node, ...drainCondition(node), reread: decision.kind === 'reread-node' };
             continue;
           }
           case 'write': {
@@ -93,7 +93,7 @@ async function recheckNodeAfterWrite(
     const current = await getGameServer(deps, item.endpoint);
     // Another pod took the endpoint over, or moved it: its own event takes care of it.
     if (!current || current.podUid !== item.podUid || current.node !== item.node) return current?.status ?? item.status;
-    const fix = decideNodeConditionWrite(current, { drained: isDrained(latest) }, deps.clock(), settings);
+    const fix = decideNodeConditionWrite(current, drainCondition(latest), deps.clock(), settings);
     if (fix.kind === 'ignore') return current.status;
     // Written: read the node record once more (after this write); lost: look at both again.
     if ((await putGameServerIfVersion(deps, fix.item, current.version)) === 'written') item = fix.item;

@@ -1,9 +1,9 @@
 import type { GameServerItem, NodeItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { decideNodeConditionWrite, lifecycleSettings } from '../game-servers/lifecycle';
+import { decideNodeConditionWrite, lifecycleSettings, type NodeCondition } from '../game-servers/lifecycle';
 import { getGameServer, getGameServers, putGameServerIfVersion } from '../game-servers/records';
 import { getNode, putNodeIfVersion, queryEndpointsOnNode } from '../nodes/repo';
-import { decideNodeWrite, isDrained } from '../nodes/state';
+import { decideNodeWrite, drainCondition } from '../nodes/state';
 import type { NodeEvent } from '../pods/events';
 import { ContentionError, writeOptimistically } from './optimistic-write';
 
@@ -88,14 +88,14 @@ export async function sweepNode(deps: Deps, record: NodeItem): Promise<SweepResu
   // One server, on the same optimistic lock as pod events: the record the batch read first, then
   // a fresh read after each lost race. The index may be behind: a record that names another node
   // now is not ours to change.
-  const settle = async (name: string, drained: boolean, found: GameServerItem) => {
+  const settle = async (name: string, condition: NodeCondition, found: GameServerItem) => {
     let read = 0;
     const settled = await writeOptimistically<GameServerItem | undefined, 'changed' | 'unchanged' | 'moved'>({
       subject: `${found.endpoint} while sweeping node ${name}`,
       read: async () => (read++ === 0 ? found : getGameServer(deps, found.endpoint)),
       decide: (current) => {
         if (!current || current.node !== name) return { kind: 'done', result: 'moved' };
-        const decision = decideNodeConditionWrite(current, { drained }, deps.clock(), settings);
+        const decision = decideNodeConditionWrite(current, condition, deps.clock(), settings);
         if (decision.kind === 'ignore') return { kind: 'done', result: 'unchanged' };
         return { kind: 'put', put: () => putGameServerIfVersion(deps, decision.item, current.version), written: () => 'changed' };
       },
@@ -106,11 +106,11 @@ export async function sweepNode(deps: Deps, record: NodeItem): Promise<SweepResu
   while (result.sweeps < MAX_SWEEPS) {
     result.sweeps++;
     const name = record.node;
-    const drained = isDrained(node);
+    const condition = drainCondition(node);
     const endpoints = await queryEndpointsOnNode(deps, name);
     for (let i = 0; i < endpoints.length; i += 100) {
       const items = [...(await getGameServers(deps, endpoints.slice(i, i + 100))).values()];
-      await forEachLimited(items, SWEEP_CONCURRENCY, (item) => settle(name, drained, item));
+      await forEachLimited(items, SWEEP_CONCURRENCY, (item) => settle(name, condition, item));
     }
     const latest = await getNode(deps, name);
     if (latest?.version === node?.version) return result;

@@ -76,3 +76,9 @@ export function decideNodeWrite(stored: NodeItem | undefined, event: NodeEvent, 
 export function isDrained(node: NodeItem | undefined): boolean {
   return node?.state === 'draining';
 }
+
+/** What a node's record tells its servers: drained or not, and why (when its watcher said). */
+export function drainCondition(node: NodeItem | undefined): { drained: boolean; reason?: string } {
+  const drained = isDrained(node);
+  return drained && node?.reason !== undefined ? { drained, reason: node.reason } : { drained };
+}

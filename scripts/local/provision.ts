@@ -1,6 +1,7 @@
 import {
   CreateTableCommand,
   DeleteTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
@@ -23,6 +24,7 @@ export function createTableInput(resource: CfnResource): CreateTableCommandInput
     AttributeDefinitions: p.AttributeDefinitions,
     KeySchema: p.KeySchema,
     ...(p.GlobalSecondaryIndexes ? { GlobalSecondaryIndexes: p.GlobalSecondaryIndexes } : {}),
+    ...(p.StreamSpecification ? { StreamSpecification: { StreamEnabled: true, ...p.StreamSpecification } } : {}),
   };
 }
 
@@ -47,6 +49,10 @@ export interface ProvisionedStack {
   statusQueueUrl: string;
   statusQueueArn: string;
   deadLetterQueueUrl: string;
+  /** Where the notifier's stream source puts the records it gives up on (its on-failure destination). */
+  notifierFailureQueueUrl: string;
+  /** The latest stream of each table that has one (infra/resources.cjs StreamSpecification), by physical name. */
+  streamArns: Record<string, string>;
   /** Tables this call created; the others already existed and were kept as they were, with their data. */
   createdTables: string[];
   /** Deletes the stage's tables, created here or not (queues are cheap and left). */
@@ -99,12 +105,23 @@ export async function provisionStage(
   }
   sqs.destroy();
 
+  const streamArns: Record<string, string> = {};
+  for (const table of tables.filter((t) => t.Properties.StreamSpecification)) {
+    const name: string = table.Properties.TableName;
+    const described = await ddb.send(new DescribeTableCommand({ TableName: name }));
+    const arn = described.Table?.LatestStreamArn;
+    if (!arn) throw new Error(`table ${name} has no stream: it was made by an older version; delete it (or the data directory) and start again`);
+    streamArns[name] = arn;
+  }
+
   return {
     stage,
     names,
     statusQueueUrl: urls[resources.LOGICAL_IDS.statusQueue]!,
     statusQueueArn: arns[resources.LOGICAL_IDS.statusQueue]!,
     deadLetterQueueUrl: urls[resources.LOGICAL_IDS.statusDeadLetterQueue]!,
+    notifierFailureQueueUrl: urls[resources.LOGICAL_IDS.notifierFailureQueue]!,
+    streamArns,
     createdTables,
     destroy: async () => {
       await Promise.all(tables.map((t) => ddb.send(new DeleteTableCommand({ TableName: t.Properties.TableName }))));

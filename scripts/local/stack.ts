@@ -1,12 +1,20 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { makeHandler as makeNotifier } from '../../functions/notifier';
 import { makeHandler as makeStatusPoller } from '../../functions/status-poller';
+import { sweepStaleServers } from '../../lib/notifications/stale-sweep';
 import { loadConfig } from '../../lib/config';
 import { createDeps, type Deps } from '../../lib/deps';
 import { startHttpServer } from './http-server';
 import { provisionStage, type ProvisionedStack } from './provision';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalServices, type LocalServices } from './services';
 import { startSqsEventSource } from './sqs-event-source';
+import { startStreamEventSource, type StreamEventSource } from './stream-event-source';
+import { createWebhookBus, DEFAULT_LOCAL_WEBHOOK_SECRET, type WebhookBus } from './webhook-bus';
+
+/** How often the stale sweep runs, as the schedule does on AWS; STALE_SWEEP_INTERVAL_MS overrides. */
+const STALE_SWEEP_INTERVAL_MS = 60_000;
 
 export const DEFAULT_LOCAL_API_KEYS = 'matchmaker:mm-local-key,load-balancer:lb-local-key,reader:ro-local-key,ops:admin:admin-local-key';
 
@@ -34,7 +42,19 @@ export interface LocalStack {
   stack: ProvisionedStack;
   deps: Deps;
   sqs: SQSClient;
+  notifications: LocalNotifications;
   stop(): Promise<void>;
+}
+
+/** The notifier, its stand-in bus and the stale sweep, as `npm start` runs them. */
+export interface LocalNotifications {
+  /** The webhooks events are delivered to (NOTIFY_WEBHOOK_URLS). */
+  webhooks: string[];
+  bus: WebhookBus;
+  /** Resolves once every change made before the call has been published and every webhook delivery settled. */
+  drain(): Promise<void>;
+  /** Runs the stale sweep now (it also runs every STALE_SWEEP_INTERVAL_MS). */
+  sweep(): ReturnType<typeof sweepStaleServers>;
 }
 
 /**
@@ -91,6 +111,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => poller.stop());
 
+    const notifications = startNotifications(env, deps, logger, services.dynamodbEndpoint, stack, sqs);
+    stops.push(() => notifications.stop());
+
     // Each function instance gets deps of its own (its own metrics buffer, as on AWS), sharing the
     // DynamoDB client and the logger.
     const http = await startHttpServer(deps, {
@@ -98,9 +121,85 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       instanceDeps: () => createDeps({ config, logger, ddb: deps.ddb, clock: deps.clock }),
     });
     stops.push(() => http.close());
-    return { apiUrl: http.url, services, stack, deps, sqs, stop };
+    return { apiUrl: http.url, services, stack, deps, sqs, notifications: notifications.local, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * Notifications as on AWS, on this machine: the notifier consumes both tables' streams with
+ * Lambda's semantics (stream-event-source.ts); the stage bus is stood in for by signed webhook
+ * deliveries (webhook-bus.ts) to NOTIFY_WEBHOOK_URLS, one ordered outbox per webhook, so a slow or
+ * dead webhook holds up only itself; the stale sweep runs on its schedule. Records the stream gives
+ * up on go to the stage's notifier failure queue, as on AWS.
+ */
+function startNotifications(
+  env: Record<string, string | undefined>,
+  deps: Deps,
+  logger: Logger,
+  dynamodbEndpoint: string,
+  stack: ProvisionedStack,
+  sqs: SQSClient,
+): { local: LocalNotifications; stop(): Promise<void> } {
+  const webhooks = (env.NOTIFY_WEBHOOK_URLS ?? '').split(',').map((url) => url.trim()).filter(Boolean);
+  const bus = createWebhookBus({
+    subscribers: webhooks.map((url) => ({ url })),
+    secret: env.NOTIFY_WEBHOOK_SECRET || DEFAULT_LOCAL_WEBHOOK_SECRET,
+    logger,
+  });
+  const streams = new DynamoDBStreamsClient({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const notifier = makeNotifier(deps, bus);
+  const sources: StreamEventSource[] = [deps.config.tables.gameServers, deps.config.tables.loadBalancers].map((table) =>
+    startStreamEventSource({
+      streams,
+      streamArn: stack.streamArns[table]!,
+      handler: notifier,
+      functionName: 'notifier',
+      // A table kept from an earlier run (a data directory): tell what changes from now on.
+      startingPosition: stack.createdTables.includes(table) ? 'TRIM_HORIZON' : 'LATEST',
+      // As Lambda's on-failure destination does: a message naming the records' batch (their
+      // shard and sequence numbers, not the records), on the stage's failure queue; and an error log.
+      onFailure: async ({ shardId, records, error, attempts }) => {
+        const batch = {
+          streamArn: stack.streamArns[table],
+          shardId,
+          startSequenceNumber: records[0]?.dynamodb?.SequenceNumber,
+          endSequenceNumber: records.at(-1)?.dynamodb?.SequenceNumber,
+          batchSize: records.length,
+          attempts,
+          keys: records.map((record) => record.dynamodb?.Keys),
+          error: String(error),
+        };
+        logger.error('stream records given up on: sent to the notifier failure queue', { table, ...batch });
+        await sqs.send(new SendMessageCommand({ QueueUrl: stack.notifierFailureQueueUrl, MessageBody: JSON.stringify(batch) }));
+      },
+    }),
+  );
+  const sweep = () => sweepStaleServers(deps);
+  const interval = Number(env.STALE_SWEEP_INTERVAL_MS ?? STALE_SWEEP_INTERVAL_MS);
+  const timer = setInterval(() => {
+    sweep()
+      .then((result) => result.marked > 0 && logger.info('stale sweep', { ...result }))
+      .catch((error: Error) => logger.error('stale sweep failed', { error }));
+  }, interval);
+  timer.unref();
+  return {
+    local: {
+      webhooks,
+      bus,
+      sweep,
+      async drain() {
+        await Promise.all(sources.map((source) => source.drain()));
+        await bus.drain();
+      },
+    },
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(sources.map((source) => source.stop()));
+      await bus.stop();
+      streams.destroy();
+    },
+  };
 }

@@ -166,7 +166,7 @@ describe('GET /openapi.json and /health', () => {
 describe('the response schemas of the route registry (lib/http/routes.ts), which the OpenAPI document publishes', () => {
   it('describe every route\'s real 200 answers: one call per route, each body accepted by its schema', async () => {
     const handlers = Object.fromEntries((await loadRoutes(t.deps)).map((route) => [route.functionName, route.handler]));
-    const [first, second] = await registerFleet(t.deps, { count: 2, region: 'schema-check', group: 'sc', subnet: 9 });
+    const [first, second, third] = await registerFleet(t.deps, { count: 3, region: 'schema-check', group: 'sc', subnet: 9 });
     await applyLifecycleEvent(t.deps, lbEvent({ endpoint: 'lb-s.example.com:41000', region: 'schema-check', podUid: 's', sentAt: clock() }));
     const claimPath = { claimId: 'schema-claim' };
     const calls: Array<[RouteName, Parameters<typeof invoke>[1]]> = [
@@ -176,10 +176,12 @@ describe('the response schemas of the route registry (lib/http/routes.ts), which
       ['get-available-lb', { route: '/get-available-lb', query: { region: 'schema-check' } }],
       ['inventory', { route: '/inventory' }],
       ['openapi', { route: '/openapi.json' }],
+      ['asyncapi', { route: '/events/asyncapi.json' }],
       ['claim-gs', { method: 'POST', route: '/claim-gs', body: { claimId: 'schema-claim', region: 'schema-check', group: 'sc' } }],
       ['get-claim', { route: '/claims/{claimId}', pathParameters: claimPath }],
       ['confirm-claim', { method: 'POST', route: '/claims/{claimId}/confirm', pathParameters: claimPath }],
       ['renew-claim', { method: 'POST', route: '/claims/{claimId}/renew', pathParameters: claimPath, body: { seconds: 60 } }],
+      ['replace-claim-server', { method: 'POST', route: '/claims/{claimId}/replace', pathParameters: claimPath, body: { lost: 'LOST' } }],
       ['release-claim', { method: 'POST', route: '/claims/{claimId}/release', pathParameters: claimPath }],
       ['set-gs-busy', { method: 'POST', route: '/set-gs-busy/{endpoint}', pathParameters: { endpoint: second! }, body: { claimId: 'schema-hold' } }],
       ['set-gs-available', { method: 'POST', route: '/set-gs-available/{endpoint}', pathParameters: { endpoint: second! }, body: { claimId: 'schema-hold' } }],
@@ -187,6 +189,12 @@ describe('the response schemas of the route registry (lib/http/routes.ts), which
     expect(calls.map(([name]) => name).sort()).toEqual([...HTTP_ROUTE_NAMES].sort());
     const refused: string[] = [];
     for (const [name, request] of calls) {
+      if (name === 'replace-claim-server') {
+        // The claim's server terminates: it is lost, and the replace has one to take its place.
+        const claimed = (await invoke(handlers['get-claim']!, { route: '/claims/{claimId}', pathParameters: claimPath })).body.servers[0].endpoint as string;
+        await applyLifecycleEvent(t.deps, gsEvent({ endpoint: claimed, podUid: `pod-${claimed}`, region: 'schema-check', group: 'sc', node: `node-9-${[first, second, third].indexOf(claimed)}`, event: 'terminating', seq: 2, sentAt: clock() }));
+        request.body = { lost: claimed, region: 'schema-check', group: 'sc' };
+      }
       const response = await invoke(handlers[name]!, request);
       expect(`${name}: ${response.status}`).toBe(`${name}: 200`);
       const schema = (ROUTE_SCHEMAS[name] as { response?: import('zod').ZodType }).response;

@@ -319,6 +319,14 @@ const EXTRA_ROUTES: Record<string, () => BadInput[]> = {
     { route: 'set-gs-available', name: 'no body', request: {}, status: 400, code: 'request.invalid_body' },
     { route: 'set-gs-available', name: 'a numeric claimId', request: { body: { claimId: 7 } }, status: 400, code: 'request.invalid_body' },
   ],
+  'replace-claim-server': () => [
+    ...claimIdCases('replace-claim-server'),
+    ...unknownQuery('replace-claim-server'),
+    ...bodyCases('replace-claim-server', { lost: '10.0.9.1:7777' }),
+    { route: 'replace-claim-server', name: 'no body', request: {}, status: 400, code: 'request.invalid_body' },
+    { route: 'replace-claim-server', name: 'lost not an endpoint', request: { body: { lost: 'nope' } }, status: 400, code: 'request.invalid_body' },
+  ],
+  asyncapi: () => [...unknownQuery('asyncapi')],
 };
 for (const [route, cases] of Object.entries(EXTRA_ROUTES)) if (HTTP_ROUTES.some((r) => r.name === route)) CASES.push(...cases());
 
@@ -451,6 +459,7 @@ describe('the valid base requests', () => {
       const request = validRequest(route.name);
       if (route.name === 'claim-gs') request.body = { claimId: 'bad-input-valid', group: 'no-such-group' };
       if (route.name === 'set-gs-available') request.body = { claimId: 'not-the-holder' };
+      if (route.name === 'replace-claim-server') request.body = { lost: '10.0.9.1:7777' };
       const response = await invoke(handlers[route.name]!, request);
       expect(`${route.name}: ${response.body?.error?.code ?? response.status}`).not.toMatch(/request\./);
     }

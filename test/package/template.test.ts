@@ -22,8 +22,13 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SERVERLESS = join(ROOT, 'node_modules/serverless/bin/serverless.js');
 const SERVICE = 'gs-inventory';
 const STAGE = 'ci';
-/** Packaging takes seconds; `timeout` ends it should serverless-esbuild ever hang on a build error. */
-const PACKAGE_TIMEOUT_SECONDS = 120;
+/**
+ * `timeout` ends a package should serverless-esbuild ever hang on a build error. A hang guard, not a
+ * speed target: packaging takes seconds on an idle machine and over two minutes with every core busy.
+ */
+const PACKAGE_TIMEOUT_SECONDS = 420;
+/** Test and hook timeout (ms) for `count` packages one after the other, each up to the guard. */
+const packagesTimeout = (count: number) => count * (PACKAGE_TIMEOUT_SECONDS + 15) * 1000;
 
 const { LOGICAL_IDS } = resources;
 const TABLE_ACTIONS_FORBIDDEN = ['dynamodb:DeleteTable', 'dynamodb:Scan'];
@@ -95,7 +100,8 @@ let output: string;
 let packageDir: string;
 /**
  * The same service packaged as a production stage is configured: `auth: iam` (SigV4 at API
- * Gateway), deletion protection, an alarm address and other poller limits (PROD_LIKE_PARAMS).
+ * Gateway), deletion protection, an alarm address, other poller limits and notification
+ * subscribers (PROD_LIKE_PARAMS).
  */
 let iamTemplate: Template;
 
@@ -106,12 +112,24 @@ const IAM_PRINCIPALS = {
   'arn:aws:iam::123456789012:user/dashboard': 'reader',
 };
 
+/** The region both packages are built for (serverless.yml's default: no --region). */
+const REGION = 'us-east-1';
+
+/** Notification subscribers of the second package: two webhooks and a queue. */
+const WEBHOOKS = [
+  { name: 'matchmaker', url: 'https://mm.example.com/hooks/gs?team=eu', secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:mm-webhook-AbCdEf' },
+  { name: 'ops-dashboard', url: 'https://dash.example.org/events', secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:dash/webhook' },
+];
+const NOTIFY_QUEUES = ['arn:aws:sqs:us-east-1:123456789012:lobby-notifications'];
+
 /** Stage parameters of the second package, as strings the way `--param` passes them. */
 const PROD_LIKE_PARAMS = {
   tableDeletionProtection: 'true',
   alarmEmail: 'game-ops@example.com',
   pollerMaximumConcurrency: '20',
   pollerReservedConcurrency: '30',
+  notifyWebhooks: JSON.stringify(WEBHOOKS),
+  notifyQueues: JSON.stringify(NOTIFY_QUEUES),
 };
 
 /** `serverless package` into `directory` with extra CLI arguments; returns its output and template. */
@@ -143,7 +161,7 @@ beforeAll(async () => {
     `--param=iamPrincipals=${JSON.stringify(IAM_PRINCIPALS)}`,
     ...Object.entries(PROD_LIKE_PARAMS).map(([name, value]) => `--param=${name}=${value}`),
   ]));
-});
+}, packagesTimeout(2));
 
 afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
@@ -197,7 +215,16 @@ describe('serverless package', () => {
   it('takes the tables, queues, alarms and conditions verbatim from infra/resources.cjs, stage parameters included', () => {
     const cases = [
       [template, resources.buildResources(STAGE)],
-      [iamTemplate, resources.buildResources(STAGE, { deletionProtection: true, alarmEmail: PROD_LIKE_PARAMS.alarmEmail })],
+      [
+        iamTemplate,
+        resources.buildResources(STAGE, {
+          deletionProtection: true,
+          alarmEmail: PROD_LIKE_PARAMS.alarmEmail,
+          notifyWebhooks: WEBHOOKS,
+          notifyQueues: NOTIFY_QUEUES,
+          region: REGION,
+        }),
+      ],
     ] as const;
     for (const [packaged, built] of cases) {
       for (const [logicalId, resource] of Object.entries(built.resources)) {
@@ -230,6 +257,7 @@ describe('serverless package', () => {
       'available-by-region': keys('availRegion', 'availableAt'),
       'available-by-group': keys('availGroup', 'availableAt'),
       'by-node': keys('node', 'endpoint'),
+      'stale-watch': keys('watch', 'freshUntil'),
     });
     expect(loadBalancers.KeySchema).toEqual(keys('endpoint'));
     expect(indexes(loadBalancers)).toEqual({
@@ -242,6 +270,15 @@ describe('serverless package', () => {
       expect(properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     }
+  });
+
+  it('streams the game-server and load-balancer tables with both images, and no other table', () => {
+    const streamed = Object.fromEntries(TABLE_IDS.map((tableId) => [tableId, template.Resources[tableId]!.Properties.StreamSpecification]));
+    expect(streamed).toEqual({
+      ...Object.fromEntries(TABLE_IDS.map((tableId) => [tableId, undefined])),
+      [LOGICAL_IDS.gameServerTable]: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      [LOGICAL_IDS.loadBalancerTable]: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
   });
 
   it('moves status events to the dead-letter queue after 5 receives, and alarms on that queue', () => {
@@ -261,7 +298,9 @@ describe('serverless package', () => {
   it('triggers the status poller from the status queue with partial batch responses', () => {
     const pollers = catalogue.filter((definition) => definition.sqs);
     expect(pollers.map((definition) => definition.name)).toContain('status-poller');
-    const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping').map(([, mapping]) => mapping.Properties);
+    const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping')
+      .map(([, mapping]) => mapping.Properties)
+      .filter((properties) => properties.EventSourceArn['Fn::GetAtt']?.[1] === 'Arn');
     expect(mappings).toHaveLength(pollers.length);
     for (const definition of pollers) {
       const [lambdaId, lambda] = lambdaOf(definition);
@@ -360,6 +399,8 @@ describe('serverless package', () => {
       env: isolatedEnv({
         STAGE,
         AWS_REGION: 'us-east-1',
+        // As the stack sets it on the notifier, which refuses to start without its bus.
+        EVENT_BUS_NAME: `gs-inventory-${STAGE}`,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         POWERTOOLS_LOG_LEVEL: 'SILENT',
         POWERTOOLS_METRICS_DISABLED: 'true',
@@ -400,6 +441,10 @@ const TABLE_IDS = Object.entries(resources.buildResources(STAGE).resources)
   .filter(([, resource]) => resource.Type === 'AWS::DynamoDB::Table')
   .map(([logicalId]) => logicalId);
 
+/** The throttle alarms of a table of the packaged template (one per five of the table and its indexes). */
+const throttleAlarmIdsOf = (tableId: string) =>
+  resources.tableThrottleAlarmIds(tableId, (template.Resources[tableId]!.Properties.GlobalSecondaryIndexes ?? []).length);
+
 describe('alarms (infra/resources.cjs)', () => {
   const alarm = (logicalId: string) => {
     const resource = template.Resources[logicalId];
@@ -418,7 +463,10 @@ describe('alarms (infra/resources.cjs)', () => {
         LOGICAL_IDS.pollerThrottlesAlarm,
         LOGICAL_IDS.statusQueueAgeAlarm,
         LOGICAL_IDS.api5xxAlarm,
-        ...TABLE_IDS.map(resources.tableThrottleAlarmId),
+        LOGICAL_IDS.notifierFailureAlarm,
+        LOGICAL_IDS.notifierErrorsAlarm,
+        LOGICAL_IDS.notifierIteratorAgeAlarm,
+        ...TABLE_IDS.flatMap(throttleAlarmIdsOf),
       ]),
     );
     for (const [logicalId, { Properties: properties }] of alarms) {
@@ -470,20 +518,44 @@ describe('alarms (infra/resources.cjs)', () => {
 
   it.each(TABLE_IDS)('%s: alarms on read and write throttle events of the table and of each of its indexes', (tableId) => {
     const table = template.Resources[tableId]!.Properties;
-    const properties = alarm(resources.tableThrottleAlarmId(tableId));
-    const metrics: Json[] = properties.Metrics;
-    const read = metrics.filter((metric) => metric.MetricStat);
+    const alarmIds = throttleAlarmIdsOf(tableId);
     const targets = [`TableName=\${${tableId}}`, ...(table.GlobalSecondaryIndexes ?? []).map((gsi: Json) => `TableName=\${${tableId}},GlobalSecondaryIndexName=${gsi.IndexName}`)];
-    expect(sorted(read.map((metric) => metricTarget(metric.MetricStat.Metric)))).toEqual(
+    const watched: string[] = [];
+    for (const alarmId of alarmIds) {
+      const properties = alarm(alarmId);
+      const metrics: Json[] = properties.Metrics;
+      const read = metrics.filter((metric) => metric.MetricStat);
+      watched.push(...read.map((metric) => metricTarget(metric.MetricStat.Metric)));
+      // CloudWatch's hard limit on the metrics of one alarm.
+      expect(read.length, alarmId).toBeLessThanOrEqual(10);
+      const results = metrics.filter((metric) => metric.ReturnData !== false);
+      expect(results).toHaveLength(1);
+      const summed = /^SUM\(FILL\(\[(.*)\], 0\)\)$/.exec(results[0].Expression)?.[1]?.split(', ');
+      expect(sorted(summed ?? [])).toEqual(sorted(read.map((metric) => metric.Id)));
+      expect(properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 5, DatapointsToAlarm: 3 });
+    }
+    // Every table and index exactly once, reads and writes, over as few alarms as the limit allows.
+    expect(sorted(watched)).toEqual(
       sorted(targets.flatMap((target) => [`AWS/DynamoDB ReadThrottleEvents ${target}`, `AWS/DynamoDB WriteThrottleEvents ${target}`])),
     );
-    // CloudWatch's hard limit on the metrics of one alarm.
-    expect(read.length).toBeLessThanOrEqual(10);
-    const results = metrics.filter((metric) => metric.ReturnData !== false);
-    expect(results).toHaveLength(1);
-    const summed = /^SUM\(FILL\(\[(.*)\], 0\)\)$/.exec(results[0].Expression)?.[1]?.split(', ');
-    expect(sorted(summed ?? [])).toEqual(sorted(read.map((metric) => metric.Id)));
-    expect(properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 5, DatapointsToAlarm: 3 });
+    expect(alarmIds).toHaveLength(Math.ceil(targets.length / 5));
+  });
+
+  it('alarms on notifier errors, and on the notifier falling a minute behind the streams (IteratorAge, in ms)', () => {
+    const [notifierId] = lambdaOf(catalogue.find((definition) => definition.name === 'notifier')!);
+    const errors = alarm(LOGICAL_IDS.notifierErrorsAlarm);
+    expect(metricTarget(errors as never)).toBe(`AWS/Lambda Errors FunctionName=\${${notifierId}}`);
+    expect(errors).toMatchObject({ Statistic: 'Sum', Period: 300, Threshold: 3, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 });
+    const age = alarm(LOGICAL_IDS.notifierIteratorAgeAlarm);
+    expect(metricTarget(age as never)).toBe(`AWS/Lambda IteratorAge FunctionName=\${${notifierId}}`);
+    expect(age).toMatchObject({ Statistic: 'Maximum', Period: 300, Threshold: 60_000, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1 });
+    expect(age.Threshold).toBe(resources.ALARM_THRESHOLDS.notifierIteratorAgeSeconds * 1000);
+  });
+
+  it('alarms on any message in the notifier\'s failure queue', () => {
+    const properties = alarm(LOGICAL_IDS.notifierFailureAlarm);
+    expect(metricTarget(properties as never)).toBe(`AWS/SQS ApproximateNumberOfMessagesVisible QueueName=\${${LOGICAL_IDS.notifierFailureQueue}.QueueName}`);
+    expect(properties).toMatchObject({ Statistic: 'Maximum', Period: 60, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
   });
 
   it('gives metric-math alarms none of the single-metric settings, which CloudWatch refuses next to Metrics', () => {
@@ -511,6 +583,198 @@ describe('alarms (infra/resources.cjs)', () => {
     expect(subscriptions(iamTemplate)).toEqual([
       { TopicArn: { Ref: LOGICAL_IDS.alarmTopic }, Protocol: 'email', Endpoint: PROD_LIKE_PARAMS.alarmEmail },
     ]);
+  });
+});
+
+describe('notifications: streams -> notifier -> event bus -> subscribers', () => {
+  const definitionOf = (name: string) => catalogue.find((definition) => definition.name === name)!;
+  const notifier = definitionOf('notifier');
+  const staleSweep = definitionOf('stale-sweep');
+  const ofType = (cfn: Template, type: string) => Object.entries(cfn.Resources).filter(([, resource]) => resource.Type === type);
+  const undeliveredQueue = { MessageRetentionPeriod: 14 * 86_400, SqsManagedSseEnabled: true };
+
+  it('triggers the notifier from both table streams: from now on, in order per shard, partial batch responses, failures to the failure queue', () => {
+    const [notifierId] = lambdaOf(notifier);
+    const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping').filter(([, mapping]) => mapping.Properties.EventSourceArn['Fn::GetAtt']?.[1] === 'StreamArn');
+    expect(sorted(mappings.map(([, mapping]) => mapping.Properties.EventSourceArn['Fn::GetAtt'][0]))).toEqual(
+      sorted([LOGICAL_IDS.gameServerTable, LOGICAL_IDS.loadBalancerTable]),
+    );
+    for (const [logicalId, mapping] of mappings) {
+      expect(render(mapping.Properties.FunctionName), logicalId).toBe(arn(notifierId));
+      expect({ ...mapping.Properties, EventSourceArn: undefined, FunctionName: undefined }, logicalId).toEqual({
+        EventSourceArn: undefined,
+        FunctionName: undefined,
+        Enabled: true,
+        StartingPosition: 'LATEST',
+        BatchSize: 100,
+        MaximumBatchingWindowInSeconds: 1,
+        BisectBatchOnFunctionError: true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        MaximumRetryAttempts: 10,
+        MaximumRecordAgeInSeconds: 86400,
+        ParallelizationFactor: 1,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [LOGICAL_IDS.notifierFailureQueue, 'Arn'] } } },
+      });
+      // Created after the role that lets it read the stream (Lambda checks it at creation).
+      expect(toArray(mapping.DependsOn), logicalId).toContain(lambdaOf(notifier)[1].Properties.Role['Fn::GetAtt'][0]);
+    }
+    // A record older than the stream keeps it (24 h) cannot be read anyway.
+    expect(notifier.stream!.maximumRecordAgeInSeconds).toBeLessThanOrEqual(86400);
+  });
+
+  it('keeps what the notifier gave up on 14 days, encrypted, in notifier-failures-<stage>', () => {
+    expect(template.Resources[LOGICAL_IDS.notifierFailureQueue]).toEqual({
+      Type: 'AWS::SQS::Queue',
+      Properties: { QueueName: `notifier-failures-${STAGE}`, ...undeliveredQueue },
+    });
+  });
+
+  it('creates the bus gs-inventory-<stage> and hands its name to the notifier only', () => {
+    expect(singleOfType(template, 'AWS::Events::EventBus')).toBe(LOGICAL_IDS.eventBus);
+    expect(template.Resources[LOGICAL_IDS.eventBus]!.Properties.Name).toBe(`gs-inventory-${STAGE}`);
+    expect(resources.EVENT_SOURCE).toBe('gs-inventory');
+    for (const definition of catalogue) {
+      const variables = lambdaOf(definition)[1].Properties.Environment.Variables;
+      expect(variables.EVENT_BUS_NAME, definition.name).toEqual(definition === notifier ? { Ref: LOGICAL_IDS.eventBus } : undefined);
+    }
+  });
+
+  it('runs the stale sweep every minute from a schedule rule on the default bus, allowed to invoke it', () => {
+    const [sweepId] = lambdaOf(staleSweep);
+    const schedules = ofType(template, 'AWS::Events::Rule').filter(([, rule]) => rule.Properties.ScheduleExpression);
+    expect(schedules).toHaveLength(1);
+    const [[, rule]] = schedules as [[string, Resource]];
+    expect(rule.Properties).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    expect(toArray(rule.Properties.Targets).map((target: Json) => render(target.Arn))).toEqual([arn(sweepId)]);
+    const permissions = ofType(template, 'AWS::Lambda::Permission').filter(([, permission]) => render(permission.Properties.FunctionName) === arn(sweepId));
+    expect(permissions.map(([, permission]) => permission.Properties.Principal)).toEqual(['events.amazonaws.com']);
+  });
+
+  it('has no subscriber by default: no connection, API destination, subscriber rule or invoke role', () => {
+    for (const type of ['AWS::Events::Connection', 'AWS::Events::ApiDestination', 'AWS::SQS::QueuePolicy']) expect(ofType(template, type), type).toEqual([]);
+    expect(ofType(template, 'AWS::Events::Rule').filter(([, rule]) => rule.Properties.EventBusName)).toEqual([]);
+  });
+
+  describe('with params notifyWebhooks and notifyQueues (the second package)', () => {
+    const subscribers = [
+      ...WEBHOOKS.map((webhook) => ({ kind: 'webhook' as const, name: webhook.name })),
+      { kind: 'queue' as const, name: 'lobby-notifications' },
+    ];
+    const idsOf = resources.notifySubscriberIds;
+    const props = (logicalId: string) => {
+      expect(iamTemplate.Resources[logicalId], logicalId).toBeDefined();
+      return iamTemplate.Resources[logicalId]!.Properties;
+    };
+    const delivery = {
+      InputPath: '$.detail',
+      RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+    };
+
+    it('creates one connection, API destination, invoke role and rule per webhook, and one rule per queue', () => {
+      const count = (type: string) => ofType(iamTemplate, type).length;
+      expect(count('AWS::Events::Connection')).toBe(WEBHOOKS.length);
+      expect(count('AWS::Events::ApiDestination')).toBe(WEBHOOKS.length);
+      expect(ofType(iamTemplate, 'AWS::Events::Rule').filter(([, rule]) => rule.Properties.EventBusName)).toHaveLength(subscribers.length);
+      expect(count('AWS::SQS::QueuePolicy')).toBe(subscribers.length);
+      expect(count('AWS::IAM::Role')).toBe(catalogue.length + WEBHOOKS.length);
+    });
+
+    it.each(WEBHOOKS.map((webhook) => [webhook.name, webhook] as const))('webhook %s: POSTs the CloudEvent with the secret header, by a connection whose secret stays in Secrets Manager', (_name, webhook) => {
+      const ids = idsOf({ kind: 'webhook', name: webhook.name });
+      expect(props(ids.connection)).toMatchObject({
+        AuthorizationType: 'API_KEY',
+        AuthParameters: {
+          ApiKeyAuthParameters: { ApiKeyName: 'webhook-secret', ApiKeyValue: `{{resolve:secretsmanager:${webhook.secretArn}:SecretString}}` },
+        },
+      });
+      expect(props(ids.destination)).toMatchObject({
+        ConnectionArn: { 'Fn::GetAtt': [ids.connection, 'Arn'] },
+        HttpMethod: 'POST',
+        InvocationEndpoint: webhook.url,
+        InvocationRateLimitPerSecond: 50,
+      });
+      const rule = props(ids.rule);
+      expect(rule).toMatchObject({ EventBusName: { Ref: LOGICAL_IDS.eventBus }, EventPattern: { source: ['gs-inventory'] }, State: 'ENABLED' });
+      expect(rule.Targets).toEqual([
+        {
+          Id: 'webhook',
+          Arn: { 'Fn::GetAtt': [ids.destination, 'Arn'] },
+          RoleArn: { 'Fn::GetAtt': [ids.role, 'Arn'] },
+          HttpParameters: { HeaderParameters: { 'content-type': 'application/cloudevents+json' } },
+          ...delivery,
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [ids.deadLetterQueue, 'Arn'] } },
+        },
+      ]);
+    });
+
+    it.each(WEBHOOKS.map((webhook) => [webhook.name, webhook] as const))('webhook %s: EventBridge may invoke that API destination and nothing else', (_name, webhook) => {
+      const ids = idsOf({ kind: 'webhook', name: webhook.name });
+      const role = iamTemplate.Resources[ids.role]!;
+      expect(role.Type).toBe('AWS::IAM::Role');
+      expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        },
+      ]);
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(grantsOf(role).map(({ actions, statement }) => ({ actions, resource: statement.Resource, effect: statement.Effect }))).toEqual([
+        { actions: ['events:InvokeApiDestination'], resource: [{ 'Fn::GetAtt': [ids.destination, 'ArnForPolicy'] }], effect: 'Allow' },
+      ]);
+    });
+
+    it('queue lobby-notifications: the rule sends the CloudEvent to the queue itself, with no role (the queue\'s policy allows the rule)', () => {
+      const ids = idsOf({ kind: 'queue', name: 'lobby-notifications' });
+      expect(props(ids.rule)).toMatchObject({ EventBusName: { Ref: LOGICAL_IDS.eventBus }, EventPattern: { source: ['gs-inventory'] } });
+      expect(props(ids.rule).Targets).toEqual([
+        { Id: 'queue', Arn: NOTIFY_QUEUES[0], ...delivery, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [ids.deadLetterQueue, 'Arn'] } } },
+      ]);
+      // The stack writes no policy on the subscriber's queue (it would replace the owner's).
+      const policyTargets = ofType(iamTemplate, 'AWS::SQS::QueuePolicy').flatMap(([, policy]) => policy.Properties.Queues);
+      expect(JSON.stringify(policyTargets)).not.toContain(NOTIFY_QUEUES[0]);
+    });
+
+    it.each(subscribers.map((subscriber) => [`${subscriber.kind} ${subscriber.name}`, subscriber] as const))('%s: a dead-letter queue only its rule may send to, alarmed on any message', (_name, subscriber) => {
+      const ids = idsOf(subscriber);
+      expect(iamTemplate.Resources[ids.deadLetterQueue]).toEqual({ Type: 'AWS::SQS::Queue', Properties: undeliveredQueue });
+      expect(props(ids.deadLetterQueuePolicy)).toEqual({
+        Queues: [{ Ref: ids.deadLetterQueue }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'UndeliveredNotifications',
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: { 'Fn::GetAtt': [ids.deadLetterQueue, 'Arn'] },
+              Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ids.rule, 'Arn'] } } },
+            },
+          ],
+        },
+      });
+      const alarm = props(ids.deadLetterAlarm);
+      expect(metricTarget(alarm as never)).toBe(`AWS/SQS ApproximateNumberOfMessagesVisible QueueName=\${${ids.deadLetterQueue}.QueueName}`);
+      expect(alarm).toMatchObject({ Statistic: 'Maximum', Period: 60, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [{ Ref: LOGICAL_IDS.alarmTopic }] });
+    });
+
+    it('holds each webhook secret only as a Secrets Manager reference in its connection', () => {
+      const references = [...JSON.stringify(iamTemplate).matchAll(/\{\{resolve:[^}]*\}\}/g)].map(([reference]) => reference);
+      expect(sorted(references)).toEqual(sorted(WEBHOOKS.map((webhook) => `{{resolve:secretsmanager:${webhook.secretArn}:SecretString}}`)));
+      for (const [, lambda] of ofType(iamTemplate, 'AWS::Lambda::Function')) {
+        expect(JSON.stringify(lambda.Properties.Environment ?? {})).not.toMatch(/secretsmanager|webhook/i);
+      }
+    });
+
+    it('refuses malformed subscribers before anything is built, naming the parameter and the entry', async () => {
+      const attempt = packageService(join(workDir, 'package-bad-webhook'), [
+        `--param=notifyWebhooks=${JSON.stringify([{ ...WEBHOOKS[0], url: 'http://mm.example.com/hooks/gs' }])}`,
+      ]);
+      await expect(attempt).rejects.toThrow(/params\.notifyWebhooks matchmaker: url http:\/\/mm\.example\.com\/hooks\/gs is not https/);
+    }, packagesTimeout(1));
   });
 });
 
@@ -552,7 +816,7 @@ describe('limits, deletion protection and access logs', () => {
     const params = parseYaml(await readFile(join(ROOT, 'serverless.yml'), 'utf8')).params as Record<string, Record<string, Json>>;
     // As serverless v3 merges them: the stage's own params over params.default.
     const resolveFor = (stage: string) => {
-      const values: Record<string, Json> = { 'sls:stage': stage };
+      const values: Record<string, Json> = { 'sls:stage': stage, 'self:provider.region': REGION };
       for (const [name, value] of Object.entries({ ...params.default, ...params[stage] })) values[`param:${name}`] = value;
       return async (address: string) => {
         if (!(address in values)) throw new Error(`unresolved ${address}`);
@@ -633,6 +897,40 @@ describe('poller limits and stage parameters of the generators', () => {
   });
 });
 
+describe('catalogue checks of the generator (infra/serverless-functions.cjs)', () => {
+  const notifier = catalogue.find((definition) => definition.name === 'notifier')!;
+  const staleSweep = catalogue.find((definition) => definition.name === 'stale-sweep')!;
+  const build = (definition: FunctionDefinition) => () => generated.buildServerlessFunctions({ service: SERVICE, stage: STAGE, catalogue: [definition] });
+  const withStream = (stream: Partial<NonNullable<FunctionDefinition['stream']>>) => ({ ...notifier, stream: { ...notifier.stream!, ...stream } }) as FunctionDefinition;
+
+  it('accepts the catalogue as it is', () => {
+    expect(Object.keys(generated.buildServerlessFunctions({ service: SERVICE, stage: STAGE }).functions)).toHaveLength(catalogue.length);
+  });
+
+  it.each([
+    ['a stream of an unknown table', withStream({ tables: ['gameServerTables' as never] }), /notifier: unknown table gameServerTables/],
+    ['a stream of a table without one', withStream({ tables: ['claimTable' as never] }), /notifier: table claimTable has no stream/],
+    ['a stream listed twice', withStream({ tables: ['gameServerTable', 'gameServerTable'] }), /notifier: a table stream listed twice/],
+    ['an unknown failure queue', withStream({ onFailure: 'notifierFailures' as never }), /notifier: unknown queue notifierFailures/],
+    ['an unknown event bus', { ...notifier, publishTo: 'bus' as never }, /notifier: unknown event bus bus/],
+    ['two triggers', { ...notifier, schedule: 'rate(1 minute)' }, /notifier: needs exactly one trigger \(http, sqs, stream or schedule\), has stream, schedule/],
+    ['no trigger', { ...staleSweep, schedule: undefined }, /stale-sweep: needs exactly one trigger .* has none/],
+    ['a schedule that is no expression', { ...staleSweep, schedule: 'every minute' }, /stale-sweep: schedule every minute is not a rate/],
+    [
+      'an index the table does not have',
+      { ...staleSweep, access: [{ table: 'gameServerTable', actions: ['dynamodb:Query'], index: 'stale' }] },
+      /stale-sweep: gameServerTable has no index stale/,
+    ],
+    [
+      'one index and all indexes at once',
+      { ...staleSweep, access: [{ table: 'gameServerTable', actions: ['dynamodb:Query'], index: 'stale-watch', indexes: true }] },
+      /stale-sweep: gameServerTable: either indexes \(all\) or index \(one\), not both/,
+    ],
+  ] as const)('refuses %s', (_name, definition, message) => {
+    expect(build(definition as FunctionDefinition)).toThrow(message);
+  });
+});
+
 describe('least privilege, per function', () => {
   const tableArns = new Set<string>();
   for (const [logicalId, resource] of Object.entries(resources.buildResources(STAGE).resources)) {
@@ -649,6 +947,8 @@ describe('least privilege, per function', () => {
       ...ITEM_ACTIONS,
       ...(definition.sqs ? generated.SQS_CONSUMER_ACTIONS : []),
       ...(keyed ? ['ssm:GetParameter'] : []),
+      ...(definition.stream ? [...generated.STREAM_READER_ACTIONS, 'sqs:SendMessage'] : []),
+      ...(definition.publishTo ? ['events:PutEvents'] : []),
     ]);
     const actions = grants.flatMap((grant) => grant.actions);
     expect(actions.filter((action) => !allowed.has(action))).toEqual([]);
@@ -658,17 +958,48 @@ describe('least privilege, per function', () => {
       if (definition.http.method === 'GET') expect(actions.filter((a) => a.startsWith('dynamodb:') && !READ_ACTIONS.includes(a))).toEqual([]);
     }
     // Every resource is one of this stack's tables (or their indexes), its own log group, its own
-    // queue or the key parameter. The only wildcards are the ARN suffixes AWS requires.
+    // queue, its own streams, failure queue and bus, or the key parameter. The only wildcards are
+    // the ARN suffixes AWS requires.
+    const namedIndexes = definition.access.flatMap((access) => (access.index ? [`${arn(LOGICAL_IDS[access.table])}/index/${access.index}`] : []));
     for (const grant of grants) {
       for (const resource of grant.resources) {
-        const table = [...tableArns].find((tableArn) => resource === tableArn || resource === `${tableArn}/index/*`);
+        const table = [...tableArns].find((tableArn) => resource === tableArn || resource === `${tableArn}/index/*`) ?? namedIndexes.includes(resource);
         const ownLogGroup = resource.includes(`:log-group:/aws/lambda/${SERVICE}-${STAGE}-${definition.name}:`);
         const ownQueue = definition.sqs && resource === arn(LOGICAL_IDS[definition.sqs.queue]);
         const keyParameter = keyed && resource === API_KEYS_PARAMETER_ARN;
-        expect(Boolean(table || ownLogGroup || ownQueue || keyParameter), `${definition.name}: ${resource}`).toBe(true);
+        const ownStream = definition.stream?.tables.some((streamTable) => resource === `\${${LOGICAL_IDS[streamTable]}.StreamArn}`);
+        const ownFailureQueue = definition.stream && resource === arn(LOGICAL_IDS[definition.stream.onFailure]);
+        const ownBus = definition.publishTo && resource === arn(LOGICAL_IDS[definition.publishTo]);
+        expect(Boolean(table || ownLogGroup || ownQueue || keyParameter || ownStream || ownFailureQueue || ownBus), `${definition.name}: ${resource}`).toBe(true);
         expect(resource.replace(/(\/index\/\*|:\*|:log-stream:\*)$/, ''), resource).not.toContain('*');
       }
     }
+  });
+
+  /** A function's statements other than its logs, as { sid, actions, resources }. */
+  const grantsBeyondLogs = (name: string) =>
+    grantsOf(roleOf(catalogue.find((definition) => definition.name === name)!))
+      .filter((grant) => !grant.actions.every((action) => action.startsWith('logs:')))
+      .map((grant) => ({ sid: grant.statement.Sid, actions: sorted(grant.actions), resources: grant.resources }));
+
+  it('notifier: reads exactly the two table streams, sends given-up batches to exactly its failure queue, puts events on exactly the bus, and has no table access', () => {
+    expect(grantsBeyondLogs('notifier')).toEqual([
+      {
+        sid: 'ReadStreams',
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
+        resources: [`\${${LOGICAL_IDS.gameServerTable}.StreamArn}`, `\${${LOGICAL_IDS.loadBalancerTable}.StreamArn}`],
+      },
+      { sid: 'SendFailedBatches', actions: ['sqs:SendMessage'], resources: [arn(LOGICAL_IDS.notifierFailureQueue)] },
+      { sid: 'PutEvents', actions: ['events:PutEvents'], resources: [arn(LOGICAL_IDS.eventBus)] },
+    ]);
+  });
+
+  it('stale-sweep: queries the stale-watch index only (not the table, not the other indexes) and updates game servers, nothing else', () => {
+    const gameServers = arn(LOGICAL_IDS.gameServerTable);
+    expect(grantsBeyondLogs('stale-sweep').map(({ actions, resources: granted }) => ({ actions, resources: granted }))).toEqual([
+      { actions: ['dynamodb:Query'], resources: [`${gameServers}/index/stale-watch`] },
+      { actions: ['dynamodb:UpdateItem'], resources: [gameServers] },
+    ]);
   });
 
   it('no function but the keyed routes can read a secret: the poller and the public health route have no ssm, secretsmanager or kms action', () => {
@@ -797,32 +1128,49 @@ describe.each(catalogue.map((definition) => [definition.name, definition] as con
     expect(variables.IAM_PRINCIPALS).toBeUndefined();
   });
 
+  /** Stream reads are dynamodb: actions too, on stream ARNs rather than tables. */
+  const isStreamGrant = (grant: Grant) => grant.resources.every((resource) => resource.endsWith('.StreamArn}'));
+
   it('may use exactly the catalogue actions on exactly the catalogue tables', () => {
-    const tableGrants = grantsOf(roleOf(definition)).filter((grant) => grant.actions.some((action) => action.startsWith('dynamodb:')));
+    const tableGrants = grantsOf(roleOf(definition)).filter((grant) => grant.actions.some((action) => action.startsWith('dynamodb:')) && !isStreamGrant(grant));
     const normalize = (grants: { actions: string[]; resources: string[] }[]) =>
       grants.map((grant) => ({ actions: sorted(new Set(grant.actions)), resources: sorted(grant.resources) })).sort((a, b) =>
         JSON.stringify(a).localeCompare(JSON.stringify(b)),
       );
     const expected = definition.access.map((access) => {
       const tableArn = arn(LOGICAL_IDS[access.table]);
+      if (access.index) return { actions: access.actions, resources: [`${tableArn}/index/${access.index}`] };
       return { actions: access.actions, resources: access.indexes ? [tableArn, `${tableArn}/index/*`] : [tableArn] };
     });
     expect(normalize(tableGrants)).toEqual(normalize(expected));
-    // Also as one set per table, however the statements happen to be split.
+    // Also as one set per table (its indexes included), however the statements happen to be split.
     for (const table of new Set(definition.access.map((access) => access.table))) {
-      const granted = tableGrants.filter((grant) => grant.resources.includes(arn(LOGICAL_IDS[table])));
+      const tableArn = arn(LOGICAL_IDS[table]);
+      const granted = tableGrants.filter((grant) => grant.resources.some((resource) => resource === tableArn || resource.startsWith(`${tableArn}/index/`)));
       const wanted = definition.access.filter((access) => access.table === table).flatMap((access) => access.actions);
       expect(sorted(new Set(granted.flatMap((grant) => grant.actions))), table).toEqual(sorted(new Set(wanted)));
     }
   });
 
-  it('may only write its own logs, consume its own queue and (keyed routes) read the key parameter besides', () => {
+  it('may only write its own logs, consume its own queue, (keyed routes) read the key parameter, (the notifier) read its streams, report failed batches and put events besides', () => {
     const logGroup = `:log-group:/aws/lambda/${SERVICE}-${STAGE}-${name}:`;
-    const others = grantsOf(roleOf(definition)).filter((grant) => !grant.actions.some((action) => action.startsWith('dynamodb:')));
+    const all = grantsOf(roleOf(definition));
+    const streams = all.filter(isStreamGrant);
+    const others = all.filter((grant) => !grant.actions.some((action) => action.startsWith('dynamodb:')));
     const logs = others.filter((grant) => grant.actions.every((action) => action.startsWith('logs:')));
-    const queues = others.filter((grant) => grant.actions.every((action) => action.startsWith('sqs:')));
+    const failedBatches = others.filter((grant) => grant.statement.Sid === 'SendFailedBatches');
+    const queues = others.filter((grant) => grant.actions.every((action) => action.startsWith('sqs:')) && !failedBatches.includes(grant));
     const secrets = others.filter((grant) => grant.actions.every((action) => action.startsWith('ssm:')));
-    expect(logs.length + queues.length + secrets.length).toBe(others.length);
+    const events = others.filter((grant) => grant.actions.every((action) => action.startsWith('events:')));
+    expect(logs.length + queues.length + secrets.length + failedBatches.length + events.length).toBe(others.length);
+    const shape = (grants: Grant[]) => grants.map((grant) => ({ actions: sorted(grant.actions), resources: grant.resources }));
+    expect(shape(streams)).toEqual(
+      definition.stream
+        ? [{ actions: sorted(generated.STREAM_READER_ACTIONS), resources: definition.stream.tables.map((table) => `\${${LOGICAL_IDS[table]}.StreamArn}`) }]
+        : [],
+    );
+    expect(shape(failedBatches)).toEqual(definition.stream ? [{ actions: ['sqs:SendMessage'], resources: [arn(LOGICAL_IDS[definition.stream.onFailure])] }] : []);
+    expect(shape(events)).toEqual(definition.publishTo ? [{ actions: ['events:PutEvents'], resources: [arn(LOGICAL_IDS[definition.publishTo])] }] : []);
     const keyed = Boolean(definition.http && !definition.http.public);
     expect(secrets.map((grant) => ({ actions: grant.actions, resources: grant.resources, condition: grant.statement.Condition }))).toEqual(
       keyed ? [{ actions: ['ssm:GetParameter'], resources: [API_KEYS_PARAMETER_ARN], condition: undefined }] : [],

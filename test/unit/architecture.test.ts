@@ -40,7 +40,7 @@ const LIB_LAYERS: string[][] = [
   ['lib/config', 'lib/local-credentials', 'lib/errors', 'lib/dynamo', 'lib/ownership', 'lib/single-flight', 'lib/backoff', 'lib/pods'],
   ['lib/deps', 'lib/messages', 'lib/auth'],
   ['lib/nodes', 'lib/load-balancers', 'lib/game-servers'],
-  ['lib/claims', 'lib/ingestion'],
+  ['lib/claims', 'lib/ingestion', 'lib/notifications'],
   ['lib/http'],
 ];
 const moduleOf = (path: string) => LIB_LAYERS.flat().find((module) => under(path, module));

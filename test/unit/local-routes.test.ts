@@ -39,7 +39,7 @@ describe('compileRoute (local API server)', () => {
 
   it('has request and response schemas for exactly the registry\'s HTTP routes', () => {
     expect(Object.keys(ROUTE_SCHEMAS).sort()).toEqual([...HTTP_ROUTE_NAMES].sort());
-    expect(HTTP_ROUTE_NAMES).toHaveLength(13);
+    expect(HTTP_ROUTE_NAMES).toHaveLength(15);
   });
 
   it('gives a handler its roles and request schemas, never its response schema', () => {

@@ -1,0 +1,59 @@
+import middy from '@middy/core';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { createDeps, type Deps } from '../lib/deps';
+import { eventBridgePublisher } from '../lib/notifications/eventbridge';
+import { notifyChanges, type StreamChange } from '../lib/notifications/notify';
+import type { EventPublisher } from '../lib/notifications/publisher';
+
+type Image = Record<string, AttributeValue>;
+
+/**
+ * DynamoDB Streams (game servers, load balancers) -> events. Runs with ReportBatchItemFailures:
+ * the first failed record is reported, and the stream delivers it and everything after it again.
+ */
+export function makeHandler(deps: Deps, publisher: EventPublisher) {
+  const tableOf = (record: DynamoDBRecord): StreamChange['table'] => {
+    // arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>
+    const name = record.eventSourceARN?.split(':table/')[1]?.split('/stream/')[0];
+    if (name === deps.config.tables.gameServers) return 'gs';
+    if (name === deps.config.tables.loadBalancers) return 'lb';
+    throw new Error(`stream record from an unknown table: ${record.eventSourceARN}`);
+  };
+  return middy(async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+    const changes: StreamChange[] = event.Records.map((record) => ({
+      sequenceNumber: record.dynamodb!.SequenceNumber!,
+      table: tableOf(record),
+      ...(record.dynamodb?.OldImage ? { old: unmarshall(record.dynamodb.OldImage as Image) } : {}),
+      ...(record.dynamodb?.NewImage ? { new: unmarshall(record.dynamodb.NewImage as Image) } : {}),
+    }));
+    const result = await notifyChanges(publisher, changes, deps.config.notifications.source);
+    if (result.failed) {
+      deps.logger.error('stream record not published: it and the records after it are delivered again', {
+        sequenceNumber: result.failed.sequenceNumber,
+        error: result.failed.error as Error,
+      });
+    }
+    deps.logger.info('stream batch', { size: changes.length, handled: result.handled, published: result.published, failed: result.failed ? 1 : 0 });
+    deps.metrics.addMetric('EventsPublished', MetricUnit.Count, result.published);
+    deps.metrics.addMetric('StreamRecordsFailed', MetricUnit.Count, result.failed ? 1 : 0);
+    return { batchItemFailures: result.failed ? [{ itemIdentifier: result.failed.sequenceNumber }] : [] };
+  })
+    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+    .use(logMetrics(deps.metrics));
+}
+
+/** The stage bus (EVENT_BUS_NAME, set by the stack); without it every batch fails, loudly, and is retried. */
+function stageBus(deps: Deps): EventPublisher {
+  const bus = deps.config.notifications.eventBusName;
+  if (!bus) return { publish: async () => Promise.reject(new Error('EVENT_BUS_NAME is not set: the notifier publishes to the stage bus')) };
+  return eventBridgePublisher(new EventBridgeClient({ region: deps.config.awsRegion }), bus);
+}
+
+const deps = createDeps();
+export const handler = makeHandler(deps, stageBus(deps));
