@@ -41,7 +41,7 @@ export default defineConfig({
           name: 'package',
           include: ['test/package/**/*.test.ts'],
           env,
-          // beforeAll runs `serverless package` (esbuild bundles included), capped at 120 s by `timeout`.
+          // beforeAll runs `serverless package` (esbuild bundles included), under its own hang guard.
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },
@@ -61,7 +61,8 @@ export default defineConfig({
           name: 'bench',
           include: ['test/bench/**/*.test.ts'],
           env,
-          // Runs `bench/run.ts --quick` (its own local services) once in beforeAll: about 30-60 s.
+          // Runs `bench/run.ts --quick` (its own local services) once in beforeAll: a few minutes on a
+          // loaded 2-core machine (its beforeAll carries its own hang guard).
           testTimeout: 30_000,
           hookTimeout: 170_000,
         },

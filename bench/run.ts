@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { PROFILES, type BenchContext, type RunRow } from './lib/context';
 import { startBenchEnv } from './lib/env';
 import { renderMarkdown } from './report/markdown';
-import { correctness, lambdaConcurrency, ratios, targets, type BenchResults, type Machine, type Sections } from './report/summary';
+import { correctness, lambdaConcurrency, notificationLatency, ratios, targets, type BenchResults, type Machine, type Sections } from './report/summary';
 import { renderChart } from './report/svg';
 import { runBaseline } from './scenarios/baseline';
 import { BENCH_LEASE_SECONDS, runClaims } from './scenarios/claims';
@@ -21,10 +21,11 @@ import { FLOOR_UPDATE, runFloor } from './scenarios/floor';
 import { runIngestion } from './scenarios/ingestion';
 import { runInstances } from './scenarios/instances';
 import { runListing } from './scenarios/listing';
+import { NOTIFY_BATCH_SIZE, NOTIFY_POLL_INTERVAL_MS, runNotifications } from './scenarios/notifications';
 import { runPairs } from './scenarios/pairs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['floor', 'claims', 'baseline', 'pairs', 'instances', 'listing', 'ingestion'] as const;
+const SCENARIOS = ['floor', 'claims', 'baseline', 'pairs', 'instances', 'listing', 'ingestion', 'notifications'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -84,7 +85,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-const sections: Sections = { floor: [], adjacentFloor: [], claims: [], baseline: [], pairs: [], instances: [], instancesFloor: [], listing: [], ingestion: [] };
+const sections: Sections = { floor: [], adjacentFloor: [], claims: [], baseline: [], pairs: [], instances: [], instancesFloor: [], listing: [], ingestion: [], notifications: [] };
 try {
   const ctx: BenchContext = { env, profile, log };
   log(`services up (DynamoDB Local pid ${env.services.pids[0]}, local SQS pid ${env.services.pids[1]})`);
@@ -120,6 +121,10 @@ try {
   if (only.has('ingestion')) {
     log('ingestion: status-poller, handler alone and through local SQS');
     sections.ingestion = await runIngestion(ctx);
+  }
+  if (only.has('notifications')) {
+    log(`notifications: claim -> confirm -> release at c=${profile.notifications.concurrencies.join(', ')}, write -> stream -> notifier -> webhook bus -> receiver`);
+    sections.notifications = await runNotifications(ctx);
   }
 } finally {
   log('stopping the local services');
@@ -157,6 +162,7 @@ const results: BenchResults = {
   ...sections,
   ratios: ratios(sections),
   lambdaConcurrency: lambdaConcurrency(sections),
+  notificationLatency: notificationLatency(sections),
   targets: targets(sections, checked),
   correctness: checked,
 };
@@ -170,5 +176,9 @@ process.stdout.write(`${markdown}\n`);
 log(`done in ${runtimeSeconds.toFixed(0)} s; wrote ${join(outDir, 'bench-results.{json,md}')} and bench-chart.svg`);
 if (checked.ourDoubleClaims > 0 || checked.ourTableDisagreements > 0 || checked.ourRecordDisagreements > 0 || checked.ourSameNodePairs > 0) {
   process.stderr.write('CORRECTNESS FAILURE: double claims or table disagreements in our claim paths\n');
+  process.exitCode = 2;
+}
+if (checked.notificationsLost > 0 || checked.notificationsOutOfOrder > 0 || checked.notificationsUnexpected > 0) {
+  process.stderr.write('CORRECTNESS FAILURE: notifications lost, out of order or unexpected\n');
   process.exitCode = 2;
 }

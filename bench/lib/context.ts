@@ -25,6 +25,8 @@ export interface BenchProfile {
   shardedListingServers: number;
   listingRequests: number;
   ingestionEvents: number;
+  /** The notifications scenario: claim -> confirm -> release cycles at each concurrency, each this long. */
+  notifications: { concurrencies: number[]; runMs: number };
 }
 
 export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
@@ -42,6 +44,7 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     shardedListingServers: 10_000,
     listingRequests: 400,
     ingestionEvents: 4000,
+    notifications: { concurrencies: [1, 16, 64], runMs: 4000 },
   },
   quick: {
     name: 'quick',
@@ -58,6 +61,7 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     shardedListingServers: 1_000,
     listingRequests: 40,
     ingestionEvents: 400,
+    notifications: { concurrencies: [1, 16], runMs: 2000 },
   },
 };
 
@@ -136,6 +140,7 @@ export interface RunRow {
   claims?: ClaimFacts;
   listing?: ListingFacts;
   ingestion?: IngestionFacts;
+  notifications?: NotificationFacts;
   cpu?: CpuShare;
   /** http rows: the Lambda-like instances the run made (cold starts), all made so far, and their initialisation time. */
   instances?: { created: number; total: number; coldStartMs: number };
@@ -173,6 +178,56 @@ export interface IngestionFacts {
   /** Messages/s the producer put on the queue (SQS runs only). */
   sendPerSec?: number;
   deadLettered?: number;
+}
+
+/**
+ * What the webhook receiver got during one notifications run, against what the run's writes
+ * mean: every claim -> confirm -> release cycle makes exactly gs.claimed, gs.busy, gs.released and
+ * gs.available (reason released) for its server.
+ */
+export interface NotificationFacts {
+  /** Cycles whose three requests all answered 200 (claim won, confirmed, released). */
+  cycles: number;
+  /** Servers in the run's pool. */
+  servers: number;
+  /** Events the run's writes mean (4 per cycle). */
+  expected: number;
+  /** Distinct expected events received (by id), verified signature. */
+  received: number;
+  /** Expected events never received. */
+  lost: number;
+  /** Distinct events received that no write of the run means. */
+  unexpected: number;
+  /** Deliveries of an event id received before (at-least-once delivery; counted, not an error). */
+  duplicates: number;
+  /** Events received after a later event of the same server (by data.sequence, then the order within one write). */
+  outOfOrder: number;
+  /** Distinct events received per second, from the run's first request to the last receipt. */
+  deliveredPerSec: number;
+  /** Receipt (Date.now() in the receiver) − event `time` (the record's updatedAt), by type and `all`. */
+  latencyByType: Record<string, LatencySummary>;
+  /** Receipt − the client's clock when the write's request resolved, by type and `all` (can be negative). */
+  afterResolveByType: Record<string, LatencySummary>;
+  /**
+   * The latency in two, all events: event `time` -> the stream event source handing the record to
+   * the notifier (the write, the stream, the poll interval), and from there -> receipt (the
+   * notifier, the bus's queue, the HTTP delivery).
+   */
+  split: { writeToNotifier: LatencySummary; notifierToReceipt: LatencySummary };
+  /** The stream event source's wait after an empty GetRecords (its default, as `npm start` runs it). */
+  pollIntervalMs: number;
+  /** Records per notifier invocation at most. */
+  batchSize: number;
+  /** Notifier invocations, and records they reported failed (retried by the stream source). */
+  batches: number;
+  failedRecords: number;
+  /** Stream records given up on (the on-failure destination). */
+  discardedRecords: number;
+  /** Bus delivery attempts that failed (retried), and events it dead-lettered. */
+  failedAttempts: number;
+  deadLettered: number;
+  /** From the last request's answer until every event was received (the stream and the bus drained). */
+  drainMs: number;
 }
 
 export function roundTrips(

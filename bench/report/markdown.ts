@@ -185,6 +185,8 @@ export function renderMarkdown(r: BenchResults): string {
   );
   out.push('');
 
+  out.push(...notificationsSection(r));
+
   out.push('## Ratios (claim-gs in-process, distinct servers/s)');
   out.push('');
   out.push(
@@ -212,7 +214,11 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(
     `Ours (claim-gs, set-gs-busy, pairs, instances): **${c.ourDoubleClaims} double claims**, ${c.ourTableDisagreements} table disagreements, ${c.ourRecordDisagreements} claim-record disagreements, ` +
       `${c.ourSameNodePairs} same-node pairs, ${c.ourErrors} errors. Baseline: **${c.baselineDoubleClaims} double claims**, ` +
-      `${c.baselineLostHandOuts} hand-outs the table gave to another caller.`,
+      `${c.baselineLostHandOuts} hand-outs the table gave to another caller.` +
+      (r.notifications.length
+        ? ` Notifications: ${c.notificationsReceived} of ${c.notificationsExpected} expected events received, **${c.notificationsLost} lost, ${c.notificationsOutOfOrder} out of order**, ` +
+          `${c.notificationsUnexpected} unexpected, ${c.notificationDuplicates} duplicates.`
+        : ''),
   );
   out.push('');
   out.push('## How it was measured');
@@ -220,6 +226,70 @@ export function renderMarkdown(r: BenchResults): string {
   for (const line of r.method) out.push(`- ${line}`);
   out.push('');
   return out.join('\n');
+}
+
+/** Write -> verified webhook receipt, per concurrency, then per event type. */
+function notificationsSection(r: BenchResults): string[] {
+  const out: string[] = [];
+  if (!r.notificationLatency.length) return out;
+  const poll = r.notificationLatency[0]!.pollIntervalMs;
+  out.push('## Notifications: write → verified webhook receipt');
+  out.push('');
+  out.push(
+    'claim-gs → confirm-claim → release-claim cycles through the handlers in-process, closed loop; the game-server table\'s stream read by the local stream event source (Lambda\'s semantics) into the notifier, ' +
+      'published to the local webhook bus, POSTed signed to a receiver on 127.0.0.1 that verifies each signature — as `npm start` runs them, all in this process. ' +
+      `Latency: the receiver's Date.now() once an event is verified, minus the event's \`time\` (the record's updatedAt, stamped by the writer just before its write; one machine clock). It includes the write itself, the stream read (the event source waits ${poll} ms after an empty read, so an idle stream adds up to ${poll} ms), the notifier, the bus's queue (one ordered outbox per webhook, one request at a time) and the HTTP delivery. ` +
+      'events/s delivered: distinct events received ÷ time from the run\'s first request to the last receipt (bounded by the workload, not a capacity). ' +
+      '"write → notifier" / "notifier → receipt": the same latency split where the stream event source handed the record to the notifier. ' +
+      '"after the request resolved": receipt minus the client\'s clock when the write\'s request answered (negative: the event arrived first). ' +
+      'Every cycle must tell its server exactly gs.claimed, gs.busy, gs.released and gs.available (matched by type, server and claim id), each server\'s events in sequence order. ' +
+      'On AWS, Streams\' own propagation and the mapping\'s batching window (infra/functions.cjs) are added; this measures the code path, not AWS.',
+  );
+  out.push('');
+  out.push(
+    table(
+      ['c', 'cycles', 'events/s delivered', 'p50 ms', 'p99 ms', 'max ms', 'write → notifier p50 / p99 ms', 'notifier → receipt p50 / p99 ms', 'after the request resolved p50 / p99 ms', 'expected', 'received', 'lost', 'out of order', 'duplicates', 'unexpected', 'drained after last answer ms', 'cores'],
+      r.notificationLatency.map((x) => {
+        const run = r.notifications.find((n) => n.concurrency === x.concurrency);
+        return [
+          x.concurrency,
+          x.cycles,
+          f(x.eventsPerSec),
+          ms(x.p50Ms),
+          ms(x.p99Ms),
+          ms(x.maxMs),
+          `${ms(x.writeToNotifierP50Ms)} / ${ms(x.writeToNotifierP99Ms)}`,
+          `${ms(x.notifierToReceiptP50Ms)} / ${ms(x.notifierToReceiptP99Ms)}`,
+          `${ms(x.afterResolveP50Ms)} / ${ms(x.afterResolveP99Ms)}`,
+          x.expected,
+          x.received,
+          x.lost,
+          x.outOfOrder,
+          x.duplicates,
+          run?.notifications?.unexpected ?? '–',
+          f(run?.notifications?.drainMs),
+          cpuNote(run),
+        ];
+      }),
+    ),
+  );
+  out.push('');
+  out.push('Per event type (gs.released and gs.available come from one write, the release):');
+  out.push('');
+  out.push(
+    table(
+      ['c', 'type', 'events', 'p50 ms', 'p99 ms', 'max ms', 'after the request resolved p50 / p99 ms'],
+      r.notificationLatency.flatMap((x) => {
+        const run = r.notifications.find((n) => n.concurrency === x.concurrency);
+        return Object.entries(x.byType).map(([type, l]) => {
+          const after = run?.notifications?.afterResolveByType[type];
+          return [x.concurrency, type, l.count, ms(l.p50Ms), ms(l.p99Ms), ms(l.maxMs), after ? `${ms(after.p50)} / ${ms(after.p99)}` : '–'];
+        });
+      }),
+    ),
+  );
+  out.push('');
+  return out;
 }
 
 /** The before figures of the issue "claims at Lambda concurrency", quoted as the issue gives them. */

@@ -28,6 +28,8 @@ export interface Sections {
   instancesFloor: RunRow[];
   listing: RunRow[];
   ingestion: RunRow[];
+  /** Notification latency: claim -> confirm -> release cycles, each event timed from its write to its verified webhook receipt. */
+  notifications: RunRow[];
 }
 
 export interface RatioRow {
@@ -88,6 +90,36 @@ export interface LambdaGoalRow {
   met: { throughput: boolean; p99: boolean; refused: boolean; doubleClaims: boolean };
 }
 
+/** Latency figures of one notifications run (milliseconds). */
+export interface NotificationLatencyRow {
+  concurrency: number;
+  /** Claim -> confirm -> release cycles completed (4 events each). */
+  cycles: number;
+  /** Distinct events received per second, from the run's first request to the last receipt. */
+  eventsPerSec: number;
+  /** Receipt (receiver's Date.now()) − event `time` (the record's updatedAt, set by the writer just before its write), all events. */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** The same per event type. */
+  byType: Record<string, { count: number; p50Ms: number; p99Ms: number; maxMs: number }>;
+  /** Receipt − the client's clock when the write's request resolved, all events. */
+  afterResolveP50Ms: number;
+  afterResolveP99Ms: number;
+  /** The latency in two: event time -> the record handed to the notifier, and from there -> receipt. */
+  writeToNotifierP50Ms: number;
+  writeToNotifierP99Ms: number;
+  notifierToReceiptP50Ms: number;
+  notifierToReceiptP99Ms: number;
+  /** The stream event source's wait after an empty read (part of every latency here). */
+  pollIntervalMs: number;
+  expected: number;
+  received: number;
+  lost: number;
+  outOfOrder: number;
+  duplicates: number;
+}
+
 export interface Target {
   name: string;
   measured: string;
@@ -106,6 +138,15 @@ export interface Correctness {
   baselineDoubleClaims: number;
   /** Hand-outs of the baseline that the table gives to someone else (last writer wins). */
   baselineLostHandOuts: number;
+  /** Over every notifications run: events the writes mean, distinct ones received, and the differences (must be 0). */
+  notificationsExpected: number;
+  notificationsReceived: number;
+  notificationsLost: number;
+  notificationsOutOfOrder: number;
+  /** Events received that no write of the run means (must be 0). */
+  notificationsUnexpected: number;
+  /** Deliveries of an event id already received (at-least-once delivery: counted, not an error). */
+  notificationDuplicates: number;
   /** Every scenario produced at least one run with a throughput. */
   scenariosWithNumbers: Record<Exclude<keyof Sections, 'adjacentFloor' | 'instancesFloor'>, boolean>;
 }
@@ -121,6 +162,8 @@ export interface BenchResults extends Sections {
   ratios: RatioRow[];
   /** The instances section's rows against their floors (the issue "claims at Lambda concurrency"). */
   lambdaConcurrency: LambdaGoalRow[];
+  /** The notifications section's figures to quote: latency from write to verified webhook receipt, per concurrency. */
+  notificationLatency: NotificationLatencyRow[];
   targets: Target[];
   correctness: Correctness;
 }
@@ -265,18 +308,62 @@ export function targets(s: Sections, correctness: Correctness): Target[] {
   return list;
 }
 
+/** Each notifications run's latency figures, for quoting (BenchResults.notificationLatency). */
+export function notificationLatency(s: Pick<Sections, 'notifications'>): NotificationLatencyRow[] {
+  return s.notifications.flatMap((run) => {
+    const n = run.notifications;
+    if (!n) return [];
+    const all = n.latencyByType.all;
+    const afterResolve = n.afterResolveByType.all;
+    return [
+      {
+        concurrency: run.concurrency,
+        cycles: n.cycles,
+        eventsPerSec: n.deliveredPerSec,
+        p50Ms: all?.p50 ?? Number.NaN,
+        p99Ms: all?.p99 ?? Number.NaN,
+        maxMs: all?.max ?? Number.NaN,
+        byType: Object.fromEntries(
+          Object.entries(n.latencyByType)
+            .filter(([type]) => type !== 'all')
+            .map(([type, l]) => [type, { count: l.count, p50Ms: l.p50, p99Ms: l.p99, maxMs: l.max }]),
+        ),
+        afterResolveP50Ms: afterResolve?.p50 ?? Number.NaN,
+        afterResolveP99Ms: afterResolve?.p99 ?? Number.NaN,
+        writeToNotifierP50Ms: n.split.writeToNotifier.p50,
+        writeToNotifierP99Ms: n.split.writeToNotifier.p99,
+        notifierToReceiptP50Ms: n.split.notifierToReceipt.p50,
+        notifierToReceiptP99Ms: n.split.notifierToReceipt.p99,
+        pollIntervalMs: n.pollIntervalMs,
+        expected: n.expected,
+        received: n.received,
+        lost: n.lost,
+        outOfOrder: n.outOfOrder,
+        duplicates: n.duplicates,
+      },
+    ];
+  });
+}
+
 export function correctness(s: Sections): Correctness {
   const ours = [...s.claims, ...s.pairs, ...s.instances];
   const sum = (rows: RunRow[], pick: (r: RunRow) => number | undefined) => rows.reduce((n, r) => n + (pick(r) ?? 0), 0);
+  const told = (pick: (n: NonNullable<RunRow['notifications']>) => number) => sum(s.notifications, (r) => (r.notifications ? pick(r.notifications) : undefined));
   const hasNumbers = (rows: RunRow[]) => rows.length > 0 && rows.every((r) => Number.isFinite(r.perSec) && r.ok > 0);
   return {
     ourDoubleClaims: sum(ours, (r) => r.claims?.doubleClaims),
     ourTableDisagreements: sum(ours, (r) => r.claims?.tableDisagreements),
     ourRecordDisagreements: sum(ours, (r) => r.claims?.recordDisagreements),
     ourSameNodePairs: sum(ours, (r) => r.claims?.sameNodeSets),
-    ourErrors: sum([...ours, ...s.listing, ...s.ingestion], (r) => r.errors),
+    ourErrors: sum([...ours, ...s.listing, ...s.ingestion, ...s.notifications], (r) => r.errors),
     baselineDoubleClaims: sum(s.baseline, (r) => r.claims?.doubleClaims),
     baselineLostHandOuts: sum(s.baseline, (r) => r.claims?.tableDisagreements),
+    notificationsExpected: told((n) => n.expected),
+    notificationsReceived: told((n) => n.received),
+    notificationsLost: told((n) => n.lost),
+    notificationsOutOfOrder: told((n) => n.outOfOrder),
+    notificationsUnexpected: told((n) => n.unexpected),
+    notificationDuplicates: told((n) => n.duplicates),
     scenariosWithNumbers: {
       floor: hasNumbers(s.floor),
       claims: hasNumbers(s.claims),
@@ -285,6 +372,7 @@ export function correctness(s: Sections): Correctness {
       instances: hasNumbers(s.instances),
       listing: hasNumbers(s.listing),
       ingestion: hasNumbers(s.ingestion),
+      notifications: hasNumbers(s.notifications),
     },
   };
 }
