@@ -198,3 +198,89 @@ describe('notifications from the real local stream', () => {
     }
   });
 });
+
+/**
+ * One server per row: `setup` brings it to the state before the transition, `act` makes the
+ * transition through the real code path (handler, poller applier, stale sweep); exactly the events
+ * `expect` names (type and reason or lost) must come out of the real stream for it, nothing else.
+ */
+interface TransitionRow {
+  name: string;
+  setup?: (s: RowServer) => Promise<void>;
+  act: (s: RowServer) => Promise<void>;
+  expect: string[];
+}
+interface RowServer {
+  endpoint: string;
+  node: string;
+  region: string;
+  pod: string;
+  seq: () => number;
+}
+
+const heartbeatOf = (s: RowServer) => applyLifecycleEvent(t.deps, gsEvent({ endpoint: s.endpoint, podUid: s.pod, node: s.node, region: s.region, event: 'heartbeat', seq: s.seq(), sentAt: clock() }));
+const podEvent = (s: RowServer, event: 'draining' | 'terminating') => applyLifecycleEvent(t.deps, gsEvent({ endpoint: s.endpoint, podUid: s.pod, node: s.node, region: s.region, event, seq: s.seq(), sentAt: clock() }));
+const nodeDrain = (s: RowServer, event: 'draining' | 'ready', seq: number, reason?: 'spot-interruption' | 'rebalance-recommendation' | 'manual') =>
+  applyNodeEvent(t.deps, nodeEvent({ node: s.node, event, sentAt: clock(), seq, ...(reason ? { reason } : {}) }));
+const claimIt = async (s: RowServer, extra: Record<string, unknown> = {}) => expect((await claim({ claimId: `c-${s.region}`, region: s.region, ...extra })).status).toBe(200);
+
+const TRANSITIONS: TransitionRow[] = [
+  { name: 'a heartbeat of an available server', act: heartbeatOf, expect: [] },
+  { name: 'a claim', act: (s) => claimIt(s), expect: ['gs.claimed'] },
+  { name: 'a confirm', setup: (s) => claimIt(s), act: async (s) => void expect((await confirm(`c-${s.region}`)).status).toBe(200), expect: ['gs.busy'] },
+  { name: 'a release', setup: (s) => claimIt(s), act: async (s) => void expect((await release(`c-${s.region}`)).status).toBe(200), expect: ['gs.released', 'gs.available:released'] },
+  { name: 'set-gs-busy', act: async (s) => void expect((await post(makeSetBusy(t.deps), '/set-gs-busy/{endpoint}', { claimId: `h-${s.region}` }, { endpoint: s.endpoint })).status).toBe(200), expect: ['gs.busy'] },
+  {
+    name: 'set-gs-available',
+    setup: async (s) => void expect((await post(makeSetBusy(t.deps), '/set-gs-busy/{endpoint}', { claimId: `h-${s.region}` }, { endpoint: s.endpoint })).status).toBe(200),
+    act: async (s) => void expect((await post(makeSetAvailable(t.deps), '/set-gs-available/{endpoint}', { claimId: `h-${s.region}` }, { endpoint: s.endpoint })).body.released).toBe(true),
+    expect: ['gs.released', 'gs.available:released'],
+  },
+  {
+    name: 'the first heartbeat after the lease ran out',
+    setup: (s) => claimIt(s, { leaseSeconds: 5 }),
+    act: async (s) => {
+      clock.advance(6000);
+      await heartbeatOf(s);
+    },
+    expect: ['gs.available:lease-expired'],
+  },
+  { name: 'the pod of a busy server drains', setup: async (s) => { await claimIt(s); await confirm(`c-${s.region}`); }, act: (s) => podEvent(s, 'draining'), expect: ['gs.draining:sigterm', 'claim.lost:draining'] },
+  { name: 'a Spot interruption drains the node', act: (s) => nodeDrain(s, 'draining', 1, 'spot-interruption'), expect: ['gs.draining:spot-interruption'] },
+  { name: 'a rebalance recommendation drains the node', act: (s) => nodeDrain(s, 'draining', 1, 'rebalance-recommendation'), expect: ['gs.draining:rebalance'] },
+  { name: 'a node drained by hand, with a claim on it', setup: (s) => claimIt(s), act: (s) => nodeDrain(s, 'draining', 1, 'manual'), expect: ['gs.draining:node-drain', 'claim.lost:draining'] },
+  { name: 'the node is un-drained', setup: (s) => nodeDrain(s, 'draining', 1, 'manual'), act: (s) => nodeDrain(s, 'ready', 2), expect: ['gs.available:undrained'] },
+  { name: 'the pod of a claimed server terminates', setup: (s) => claimIt(s), act: (s) => podEvent(s, 'terminating'), expect: ['gs.terminated', 'claim.lost:terminated'] },
+  {
+    name: 'the stale sweep finds a held server silent',
+    setup: (s) => claimIt(s, { leaseSeconds: 600 }),
+    act: async (s) => {
+      clock.advance(31_000);
+      await sweepStaleServers(t.deps);
+      // Its region's other rows are done: only this server is held and silent.
+      void s;
+    },
+    expect: ['gs.stale', 'claim.lost:stale'],
+  },
+];
+
+describe('each event type fires exactly for its transition (real stream)', () => {
+  let subnet = 60;
+  it.each(TRANSITIONS)('$name', async (row) => {
+    const region = `row-${subnet}`;
+    const [endpoint] = await registerFleet(t.deps, { count: 1, region, subnet: subnet++, sentAt: clock() });
+    const record = (await getGameServers(t.deps, [endpoint!])).get(endpoint!)!;
+    let seq = 1;
+    const server: RowServer = { endpoint: endpoint!, node: record.node, region, pod: record.podUid, seq: () => ++seq };
+    await row.setup?.(server);
+    const before = of(await settled(), endpoint!).length;
+    await row.act(server);
+    const after = of(await settled(), endpoint!).slice(before);
+    const label = (e: NotificationEvent) => {
+      const data = e.data as { reason?: string; lost?: string };
+      const detail = data.lost ?? (e.type === 'gs.released' || e.type === 'gs.terminated' || e.type === 'gs.stale' || e.type === 'gs.claimed' || e.type === 'gs.busy' ? undefined : data.reason);
+      return detail ? `${e.type}:${detail}` : e.type;
+    };
+    expect(after.map(label)).toEqual(row.expect);
+  });
+});
