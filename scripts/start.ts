@@ -27,6 +27,8 @@ const stack = await startLocalStack({
   sqsPort: Number(values['sqs-port'] ?? process.env.SQS_PORT ?? 9324),
   ...(dataDir ? { dataDir } : {}),
   logLevel: process.env.LOG_LEVEL ?? 'WARN',
+  // Every webhook delivery attempt is one log line.
+  notifyLogLevel: process.env.NOTIFY_LOG_LEVEL ?? 'INFO',
 }).catch((error: Error) => {
   const given = ['DYNAMODB_ENDPOINT', 'SQS_ENDPOINT'].filter((name) => process.env[name]);
   const hint = given.length ? `\n(${given.join(' and ')} set: unset to start ${given.length > 1 ? 'them' : 'it'} here instead)` : '';

@@ -34,6 +34,8 @@ export interface LocalStackOptions {
   pollerConcurrency?: number;
   clock?: () => number;
   logLevel?: string;
+  /** Log level of the webhook deliveries (each attempt is an INFO line); default logLevel. */
+  notifyLogLevel?: string;
 }
 
 export interface LocalStack {
@@ -111,7 +113,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => poller.stop());
 
-    const notifications = startNotifications(env, deps, logger, services.dynamodbEndpoint, stack, sqs);
+    const deliveryLogger = new Logger({ serviceName: 'gs-inventory', logLevel: (options.notifyLogLevel ?? options.logLevel ?? 'WARN') as 'WARN' });
+    const notifications = startNotifications(env, deps, logger, deliveryLogger, services.dynamodbEndpoint, stack, sqs);
     stops.push(() => notifications.stop());
 
     // Each function instance gets deps of its own (its own metrics buffer, as on AWS), sharing the
@@ -139,6 +142,7 @@ function startNotifications(
   env: Record<string, string | undefined>,
   deps: Deps,
   logger: Logger,
+  deliveryLogger: Logger,
   dynamodbEndpoint: string,
   stack: ProvisionedStack,
   sqs: SQSClient,
@@ -147,7 +151,7 @@ function startNotifications(
   const bus = createWebhookBus({
     subscribers: webhooks.map((url) => ({ url })),
     secret: env.NOTIFY_WEBHOOK_SECRET || DEFAULT_LOCAL_WEBHOOK_SECRET,
-    logger,
+    logger: deliveryLogger,
   });
   const streams = new DynamoDBStreamsClient({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const notifier = makeNotifier(deps, bus);

@@ -206,8 +206,8 @@ describe('notifications from the real local stream', () => {
  */
 interface TransitionRow {
   name: string;
-  setup?: (s: RowServer) => Promise<void>;
-  act: (s: RowServer) => Promise<void>;
+  setup?: (s: RowServer) => Promise<unknown>;
+  act: (s: RowServer) => Promise<unknown>;
   expect: string[];
 }
 interface RowServer {
