@@ -154,7 +154,8 @@ function startNotifications(
     logger: deliveryLogger,
   });
   const streams = new DynamoDBStreamsClient({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const notifier = makeNotifier(deps, bus);
+  // A function of its own, as on AWS: its own metrics buffer (the poller flushes the stack's).
+  const notifier = makeNotifier(createDeps({ config: deps.config, logger, ddb: deps.ddb, clock: deps.clock }), bus);
   const sources: StreamEventSource[] = [deps.config.tables.gameServers, deps.config.tables.loadBalancers].map((table) =>
     startStreamEventSource({
       streams,
