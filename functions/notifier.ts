@@ -16,6 +16,8 @@ type Image = Record<string, AttributeValue>;
 /**
  * DynamoDB Streams (game servers, load balancers) -> events. Runs with ReportBatchItemFailures:
  * the first failed record is reported, and the stream delivers it and everything after it again.
+ * With BisectBatchOnFunctionError, a batch that starts with an unreadable record fails as a whole,
+ * and halving isolates that record.
  */
 export function makeHandler(deps: Deps, publisher: EventPublisher) {
   const tableOf = (record: DynamoDBRecord): StreamChange['table'] => {
@@ -39,6 +41,10 @@ export function makeHandler(deps: Deps, publisher: EventPublisher) {
         error: result.failed.error as Error,
       });
     }
+    // A record no retry can read, first in its batch: fail the invocation, so that the event
+    // source bisects the batch and only that record ends in the on-failure destination (a partial
+    // batch response is retried as it is, and would take the records after it along).
+    if (result.failed?.permanent && result.handled === 0) throw result.failed.error;
     deps.logger.info('stream batch', { size: changes.length, handled: result.handled, published: result.published, failed: result.failed ? 1 : 0 });
     deps.metrics.addMetric('EventsPublished', MetricUnit.Count, result.published);
     deps.metrics.addMetric('StreamRecordsFailed', MetricUnit.Count, result.failed ? 1 : 0);

@@ -17,8 +17,11 @@ export interface NotifyResult {
   /** Records fully handled (their events, if any, published). */
   handled: number;
   published: number;
-  /** The first record that failed: it and every later one are to be delivered again, in order. */
-  failed?: { sequenceNumber: string; error: unknown };
+  /**
+   * The first record that failed: it and every later one are to be delivered again, in order.
+   * `permanent`: its image is not a record of ours, and no retry will change that.
+   */
+  failed?: { sequenceNumber: string; error: unknown; permanent: boolean };
 }
 
 /** The events one stream record means, as CloudEvents (pure). Throws on an image that is not a record of ours. */
@@ -61,7 +64,7 @@ export async function notifyChanges(publisher: EventPublisher, changes: readonly
       result.published += events.length;
       result.handled++;
     } catch (error) {
-      result.failed = { sequenceNumber: change.sequenceNumber, error };
+      result.failed = { sequenceNumber: change.sequenceNumber, error, permanent: error instanceof UnreadableImageError };
       return result;
     }
   }

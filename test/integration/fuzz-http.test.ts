@@ -204,7 +204,11 @@ function bodyFor(route: HttpRoute): fc.Arbitrary<string | undefined> {
   const valid =
     route.name === 'claim-gs'
       ? claimishBody
-      : route.path.includes('{claimId}')
+      : route.name === 'replace-claim-server'
+        ? fc
+          .record({ lost: mostly(fc.constantFrom(...seededEndpointsArbitrary), endpointLike, 2), region: mostly(fc.constantFrom('us-west'), weirdString, 6) }, { requiredKeys: ['lost'] })
+          .map((b) => JSON.stringify(b))
+        : route.path.includes('{claimId}')
         ? fc.constantFrom(undefined, '{}')
         : fc.oneof(
           { weight: 1, arbitrary: fc.constantFrom(undefined, '{}') },
