@@ -167,6 +167,8 @@ describe('the response schemas of the route registry (lib/http/routes.ts), which
   it('describe every route\'s real 200 answers: one call per route, each body accepted by its schema', async () => {
     const handlers = Object.fromEntries((await loadRoutes(t.deps)).map((route) => [route.functionName, route.handler]));
     const [first, second, third] = await registerFleet(t.deps, { count: 3, region: 'schema-check', group: 'sc', subnet: 9 });
+    // Held by set-gs-busy: in a group of its own, so neither the claim nor its replacement takes it.
+    const [holdTarget] = await registerFleet(t.deps, { count: 1, region: 'schema-check', group: 'sc-hold', subnet: 10 });
     await applyLifecycleEvent(t.deps, lbEvent({ endpoint: 'lb-s.example.com:41000', region: 'schema-check', podUid: 's', sentAt: clock() }));
     const claimPath = { claimId: 'schema-claim' };
     const calls: Array<[RouteName, Parameters<typeof invoke>[1]]> = [
@@ -183,8 +185,8 @@ describe('the response schemas of the route registry (lib/http/routes.ts), which
       ['renew-claim', { method: 'POST', route: '/claims/{claimId}/renew', pathParameters: claimPath, body: { seconds: 60 } }],
       ['replace-claim-server', { method: 'POST', route: '/claims/{claimId}/replace', pathParameters: claimPath, body: { lost: 'LOST' } }],
       ['release-claim', { method: 'POST', route: '/claims/{claimId}/release', pathParameters: claimPath }],
-      ['set-gs-busy', { method: 'POST', route: '/set-gs-busy/{endpoint}', pathParameters: { endpoint: second! }, body: { claimId: 'schema-hold' } }],
-      ['set-gs-available', { method: 'POST', route: '/set-gs-available/{endpoint}', pathParameters: { endpoint: second! }, body: { claimId: 'schema-hold' } }],
+      ['set-gs-busy', { method: 'POST', route: '/set-gs-busy/{endpoint}', pathParameters: { endpoint: holdTarget! }, body: { claimId: 'schema-hold' } }],
+      ['set-gs-available', { method: 'POST', route: '/set-gs-available/{endpoint}', pathParameters: { endpoint: holdTarget! }, body: { claimId: 'schema-hold' } }],
     ];
     expect(calls.map(([name]) => name).sort()).toEqual([...HTTP_ROUTE_NAMES].sort());
     const refused: string[] = [];
