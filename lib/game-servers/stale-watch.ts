@@ -1,8 +1,8 @@
-import { QueryCommand, UpdateCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import resources from '../../infra/resources.cjs';
 import type { GameServerItem } from '../../schemas/items';
 import type { Deps } from '../deps';
-import { allOf, isConditionFailure, updateExpression, writeExpressions } from '../dynamo';
+import { allOf, isConditionFailure, queryAll, updateExpression, writeExpressions } from '../dynamo';
 import { shardOf } from './availability-keys';
 
 type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
@@ -14,9 +14,11 @@ type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
  */
 export const STALE_WATCH_SHARDS = 16;
 
+const watchKeyOfShard = (shard: number) => `w#${shard}`;
+
 /** The `watch` key of a held server: its shard of the stale-watch index. */
 export function staleWatchKey(endpoint: string): string {
-  return `w#${shardOf(endpoint, STALE_WATCH_SHARDS)}`;
+  return watchKeyOfShard(shardOf(endpoint, STALE_WATCH_SHARDS));
 }
 
 /** Whether a record belongs in the stale-watch index: held by a claim, and not marked stale. */
@@ -42,29 +44,19 @@ export function withStaleWatch(item: GameServerItem): GameServerItem {
  */
 export async function findStaleHeldServers(deps: RepoDeps, now: number): Promise<Array<{ endpoint: string; freshUntil: number }>> {
   const index = resources.STALE_WATCH_INDEX;
-  const shards = Array.from({ length: STALE_WATCH_SHARDS }, (_, shard) => `w#${shard}`);
+  const shards = Array.from({ length: STALE_WATCH_SHARDS }, (_, shard) => watchKeyOfShard(shard));
   const found = await Promise.all(
-    shards.map(async (key) => {
-      const rows: Array<{ endpoint: string; freshUntil: number }> = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page: QueryCommandOutput = await deps.ddb.send(
-          new QueryCommand({
-            TableName: deps.config.tables.gameServers,
-            IndexName: index.indexName,
-            KeyConditionExpression: '#watch = :key AND #freshUntil < :now',
-            ExpressionAttributeNames: { '#watch': index.partitionKey, '#freshUntil': index.sortKey },
-            ExpressionAttributeValues: { ':key': key, ':now': now },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        for (const item of page.Items ?? []) rows.push({ endpoint: item.endpoint as string, freshUntil: item.freshUntil as number });
-        start = page.LastEvaluatedKey;
-      } while (start);
-      return rows;
-    }),
+    shards.map((key) =>
+      queryAll(deps.ddb, {
+        TableName: deps.config.tables.gameServers,
+        IndexName: index.indexName,
+        KeyConditionExpression: '#watch = :key AND #freshUntil < :now',
+        ExpressionAttributeNames: { '#watch': index.partitionKey, '#freshUntil': index.sortKey },
+        ExpressionAttributeValues: { ':key': key, ':now': now },
+      }),
+    ),
   );
-  return found.flat();
+  return found.flat().map((item) => ({ endpoint: item.endpoint as string, freshUntil: item.freshUntil as number }));
 }
 
 /**

@@ -4,6 +4,7 @@ import { decideNodeConditionWrite, lifecycleSettings, type NodeCondition } from 
 import { getGameServer, getGameServers, putGameServerIfVersion } from '../game-servers/records';
 import { getNode, putNodeIfVersion, queryEndpointsOnNode } from '../nodes/repo';
 import { decideNodeWrite, drainCondition } from '../nodes/state';
+import { forEachLimited } from '../concurrency';
 import type { NodeEvent } from '../pods/events';
 import { ContentionError, writeOptimistically } from './optimistic-write';
 
@@ -117,12 +118,4 @@ export async function sweepNode(deps: Deps, record: NodeItem): Promise<SweepResu
     node = latest;
   }
   throw new ContentionError(`node ${record.node} kept changing while its servers were swept`);
-}
-
-async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -1,4 +1,5 @@
 import type { Deps } from '../deps';
+import { forEachLimited } from '../concurrency';
 import { findStaleHeldServers, markStale } from '../game-servers/stale-watch';
 
 export interface StaleSweepResult {
@@ -24,14 +25,9 @@ export async function sweepStaleServers(deps: Pick<Deps, 'ddb' | 'config' | 'clo
   const now = deps.clock();
   const found = await findStaleHeldServers(deps, now);
   const result: StaleSweepResult = { found: found.length, marked: 0, skipped: 0 };
-  let next = 0;
-  const worker = async () => {
-    while (next < found.length) {
-      const { endpoint } = found[next++]!;
-      if ((await markStale(deps, endpoint, now)) === 'marked') result.marked++;
-      else result.skipped++;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(MARK_CONCURRENCY, found.length) }, worker));
+  await forEachLimited(found, MARK_CONCURRENCY, async ({ endpoint }) => {
+    if ((await markStale(deps, endpoint, now)) === 'marked') result.marked++;
+    else result.skipped++;
+  });
   return result;
 }
