@@ -500,6 +500,9 @@ function toLambdaValue(value: StreamAttributeValue): AttributeValue {
   if (value.NS !== undefined) return { NS: value.NS };
   if (value.BOOL !== undefined) return { BOOL: value.BOOL };
   if (value.NULL !== undefined) return { NULL: value.NULL };
+  // DynamoDB Local's stream records write an empty map as `{}` instead of `{"M":{}}` (its tables
+  // and DynamoDB's own streams keep the type): no other attribute value is ever empty.
+  if (Object.keys(value).length === 0) return { M: {} };
   throw new Error(`unknown attribute value type: ${Object.keys(value).join(', ')}`);
 }
 

@@ -178,6 +178,26 @@ describe('stream event source on DynamoDB Local', () => {
     expect(delivered.slice(4).map(endpointOf)).toEqual(['late1', 'late2', 'late3']);
   });
 
+  it('carries empty maps and lists, and nested ones, as they are in the image', async () => {
+    await put('10.0.0.9:7777', { labels: {}, targets: [], nested: { inner: {}, list: [[], {}] }, version: 1 });
+    const delivered: DynamoDBRecord[] = [];
+    const source = start({
+      handler: async (event) => {
+        delivered.push(...event.Records);
+      },
+    });
+    await within(source.drain(), 'drain');
+    expect(delivered.map((r) => r.dynamodb!.NewImage)).toEqual([
+      {
+        endpoint: { S: '10.0.0.9:7777' },
+        labels: { M: {} },
+        targets: { L: [] },
+        nested: { M: { inner: { M: {} }, list: { L: [{ L: [] }, { M: {} }] } } },
+        version: { N: '1' },
+      },
+    ]);
+  });
+
   it('reads batches of at most batchSize records, one at a time, in order', async () => {
     const endpoints = await putServers(7);
     let inFlight = 0;
