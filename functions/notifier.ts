@@ -8,8 +8,10 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { createDeps, type Deps } from '../lib/deps';
 import { eventBridgePublisher } from '../lib/notifications/eventbridge';
+import { appendToFeed, toFeedEvent } from '../lib/notifications/feed';
 import { notifyChanges, type StreamChange } from '../lib/notifications/notify';
 import type { EventPublisher } from '../lib/notifications/publisher';
+import type { NotificationEvent } from '../schemas/events';
 
 type Image = Record<string, AttributeValue>;
 
@@ -35,6 +37,7 @@ export function makeHandler(deps: Deps, publisher: EventPublisher) {
       ...(record.dynamodb?.NewImage ? { new: unmarshall(record.dynamodb.NewImage as Image) } : {}),
     }));
     const result = await notifyChanges(publisher, changes, deps.config.notifications.source);
+    await recordInFeed(deps, result.events);
     if (result.failed) {
       deps.logger.error('stream record not published: it and the records after it are delivered again', {
         sequenceNumber: result.failed.sequenceNumber,
@@ -52,6 +55,20 @@ export function makeHandler(deps: Deps, publisher: EventPublisher) {
   })
     .use(injectLambdaContext(deps.logger, { resetKeys: true }))
     .use(logMetrics(deps.metrics));
+}
+
+/**
+ * What was published goes to the recent-events feed (dashboards), in one write. The feed is a
+ * view: a failed write is logged and counted (FeedWritesFailed) and fails nothing, since the
+ * subscribers already have the events and a retry would publish them again.
+ */
+async function recordInFeed(deps: Deps, events: NotificationEvent[]): Promise<void> {
+  try {
+    await appendToFeed(deps, events.map(toFeedEvent), deps.clock());
+  } catch (error) {
+    deps.logger.warn('recent-events feed not written: dashboards miss these events', { events: events.length, error: error as Error });
+    deps.metrics.addMetric('FeedWritesFailed', MetricUnit.Count, 1);
+  }
 }
 
 /** The stage bus (EVENT_BUS_NAME, set by the stack); without it every batch fails, loudly, and is retried. */

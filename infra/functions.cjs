@@ -21,7 +21,7 @@ const CLAIMERS = Object.freeze(['matchmaker', 'load-balancer', 'admin']);
 
 /**
  * @typedef {(typeof ROLES)[number]} Role
- * @typedef {{ table: 'gameServerTable' | 'loadBalancerTable' | 'claimTable' | 'nodeTable', actions: string[], indexes?: boolean, index?: string }} TableAccess
+ * @typedef {{ table: 'gameServerTable' | 'loadBalancerTable' | 'claimTable' | 'nodeTable' | 'eventFeedTable', actions: string[], indexes?: boolean, index?: string }} TableAccess
  * @typedef {{ method: string, path: string, summary: string } & ({ public: true } | { roles: readonly Role[] })} HttpRoute
  * @typedef {{ tables: ('gameServerTable' | 'loadBalancerTable')[], startingPosition: 'LATEST' | 'TRIM_HORIZON', batchSize: number,
  *             maximumBatchingWindow: number, bisectBatchOnFunctionError: boolean, maximumRetryAttempts: number,
@@ -238,6 +238,57 @@ const FUNCTIONS = [
     ],
   },
   {
+    name: 'fleet',
+    file: 'functions/fleet.ts',
+    description: 'Lists every game server with its claim, for dashboards',
+    http: {
+      method: 'GET',
+      path: '/fleet',
+      roles: ANY_ROLE,
+      summary: "Every server (or a region's, a group's) with its status, node and claim: owner and times for all, the claim id for its owner (read at most every 2 s)",
+    },
+    access: [
+      { table: 'gameServerTable', actions: ['dynamodb:Query'], indexes: true },
+    ],
+  },
+  {
+    name: 'recent-events',
+    file: 'functions/recent-events.ts',
+    description: 'The latest lifecycle notifications, for dashboards',
+    http: {
+      method: 'GET',
+      path: '/events/recent',
+      roles: ANY_ROLE,
+      summary: 'The latest lifecycle notifications (of the last hour), newest first',
+    },
+    access: [{ table: 'eventFeedTable', actions: ['dynamodb:Query'] }],
+  },
+  {
+    name: 'dashboard',
+    file: 'functions/dashboard.ts',
+    description: 'The fleet dashboard page',
+    http: {
+      method: 'GET',
+      path: '/dashboard',
+      // The page and its assets hold no data: the page asks for a key and calls the GET routes with it.
+      public: true,
+      summary: 'The fleet dashboard (HTML; its data comes from the GET routes, with the key it asks for)',
+    },
+    access: [],
+  },
+  {
+    name: 'dashboard-asset',
+    file: 'functions/dashboard-asset.ts',
+    description: "The dashboard's script and style sheet",
+    http: {
+      method: 'GET',
+      path: '/dashboard/assets/{file}',
+      public: true,
+      summary: "The dashboard's bundled script and style sheet (content-hashed names, cached for a year)",
+    },
+    access: [],
+  },
+  {
     name: 'asyncapi',
     file: 'functions/asyncapi.ts',
     description: 'The AsyncAPI 3.0 document of the lifecycle notifications',
@@ -288,8 +339,9 @@ const FUNCTIONS = [
     publishTo: 'eventBus',
     timeout: 30,
     memorySize: 512,
-    // Everything it tells is in the stream records (both images): no table access.
-    access: [],
+    // Everything it tells is in the stream records (both images); it only appends what it
+    // published to the recent-events feed (one PutItem per batch).
+    access: [{ table: 'eventFeedTable', actions: ['dynamodb:PutItem'] }],
   },
   {
     name: 'stale-sweep',

@@ -2,7 +2,7 @@
 type RoleList = readonly ['matchmaker', 'load-balancer', 'reader', 'admin'];
 export type Role = RoleList[number];
 export interface TableAccess {
-  table: 'gameServerTable' | 'loadBalancerTable' | 'claimTable' | 'nodeTable';
+  table: 'gameServerTable' | 'loadBalancerTable' | 'claimTable' | 'nodeTable' | 'eventFeedTable';
   actions: string[];
   /** Also grant the actions on the table's indexes. */
   indexes?: boolean;

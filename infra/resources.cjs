@@ -10,6 +10,7 @@ const LOGICAL_IDS = {
   loadBalancerTable: 'LoadBalancerStatusTable',
   claimTable: 'GameServerClaimsTable',
   nodeTable: 'NodeStatusTable',
+  eventFeedTable: 'LifecycleEventFeedTable',
   statusQueue: 'StatusQueue',
   statusDeadLetterQueue: 'StatusDeadLetterQueue',
   deadLetterAlarm: 'StatusDeadLetterQueueAlarm',
@@ -59,6 +60,7 @@ function physicalNames(stage) {
     loadBalancerTable: `lb-status-by-endpoint-${stage}`,
     claimTable: `game-server-claims-${stage}`,
     nodeTable: `node-status-by-name-${stage}`,
+    eventFeedTable: `lifecycle-event-feed-${stage}`,
     statusQueue: `game-server-status-events-${stage}`,
     statusDeadLetterQueue: `game-server-status-events-dlq-${stage}`,
     eventBus: `gs-inventory-${stage}`,
@@ -91,6 +93,8 @@ const NODE_INDEX = { indexName: 'by-node', partitionKey: 'node', sortKey: 'endpo
  * never the pool (lib/notifications/stale-sweep.ts).
  */
 const STALE_WATCH_INDEX = { indexName: 'stale-watch', partitionKey: 'watch', sortKey: 'freshUntil' };
+/** The event feed's key: a time bucket, and the write's time and first event id within it. */
+const FEED_KEY = { partitionKey: 'bucket', sortKey: 'at' };
 /** Streams feed the notifier: both images, so each change is told with the state it left. */
 const STREAM_SPECIFICATION = { StreamViewType: 'NEW_AND_OLD_IMAGES' };
 const LB_INDEXES = {
@@ -180,6 +184,14 @@ function tables(stage, options) {
       TableName: names.nodeTable,
       AttributeDefinitions: [str('node')],
       KeySchema: [hash('node')],
+    }),
+    // The latest lifecycle notifications, for dashboards (GET /events/recent): the notifier writes
+    // one item per batch it published, under the time bucket of the write; TTL drops it after
+    // an hour (lib/notifications/feed.ts).
+    [LOGICAL_IDS.eventFeedTable]: table(options, {
+      TableName: names.eventFeedTable,
+      AttributeDefinitions: [str(FEED_KEY.partitionKey), str(FEED_KEY.sortKey)],
+      KeySchema: [hash(FEED_KEY.partitionKey), range(FEED_KEY.sortKey)],
     }),
   };
 }
@@ -919,6 +931,7 @@ module.exports.AVAILABILITY_INDEXES = AVAILABILITY_INDEXES;
 module.exports.NODE_INDEX = NODE_INDEX;
 module.exports.LB_INDEXES = LB_INDEXES;
 module.exports.STALE_WATCH_INDEX = STALE_WATCH_INDEX;
+module.exports.FEED_KEY = FEED_KEY;
 module.exports.TTL_ATTRIBUTE = TTL_ATTRIBUTE;
 module.exports.MAX_RECEIVE_COUNT = MAX_RECEIVE_COUNT;
 module.exports.STATUS_QUEUE_VISIBILITY_TIMEOUT_SECONDS = STATUS_QUEUE_VISIBILITY_TIMEOUT_SECONDS;

@@ -3,6 +3,7 @@ export interface PhysicalNames {
   loadBalancerTable: string;
   claimTable: string;
   nodeTable: string;
+  eventFeedTable: string;
   statusQueue: string;
   statusDeadLetterQueue: string;
   /** The stage's notification bus, `gs-inventory-<stage>`. */
@@ -79,6 +80,7 @@ declare namespace resolveForServerless {
     loadBalancerTable: string;
     claimTable: string;
     nodeTable: string;
+    eventFeedTable: string;
     statusQueue: string;
     statusDeadLetterQueue: string;
     deadLetterAlarm: string;
@@ -114,6 +116,7 @@ declare namespace resolveForServerless {
   const NODE_INDEX: Required<IndexDefinition>;
   const LB_INDEXES: { fleet: Required<IndexDefinition>; region: Required<IndexDefinition> };
   const STALE_WATCH_INDEX: Required<IndexDefinition>;
+  const FEED_KEY: { partitionKey: string; sortKey: string };
   const TTL_ATTRIBUTE: string;
   const MAX_RECEIVE_COUNT: number;
   const STATUS_QUEUE_VISIBILITY_TIMEOUT_SECONDS: number;

@@ -11,6 +11,7 @@ const EnvSchema = z.object({
   LB_TABLE: z.string().optional(),
   CLAIM_TABLE: z.string().optional(),
   NODE_TABLE: z.string().optional(),
+  EVENT_FEED_TABLE: z.string().optional(),
   /** Local development: DynamoDB Local / local SQS endpoints instead of AWS. */
   DYNAMODB_ENDPOINT: z.url().optional(),
   SQS_ENDPOINT: z.url().optional(),
@@ -56,7 +57,7 @@ const EnvSchema = z.object({
 export interface Config {
   stage: string;
   awsRegion: string;
-  tables: { gameServers: string; loadBalancers: string; claims: string; nodes: string };
+  tables: { gameServers: string; loadBalancers: string; claims: string; nodes: string; eventFeed: string };
   endpoints: { dynamodb?: string; sqs?: string; ssm?: string };
   heartbeatTimeoutMs: number;
   defaultLeaseSeconds: number;
@@ -109,6 +110,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       loadBalancers: e.LB_TABLE ?? names.loadBalancerTable,
       claims: e.CLAIM_TABLE ?? names.claimTable,
       nodes: e.NODE_TABLE ?? names.nodeTable,
+      eventFeed: e.EVENT_FEED_TABLE ?? names.eventFeedTable,
     },
     endpoints: {
       ...(e.DYNAMODB_ENDPOINT ? { dynamodb: e.DYNAMODB_ENDPOINT } : {}),

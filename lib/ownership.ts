@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Who holds what. Every claim (a claim record and its servers, or a set-gs-busy hold) stores its
  * owner: the principal that made it (`key:<name>`, or an IAM principal; see lib/auth/keys.ts Caller).
@@ -28,4 +30,14 @@ export function maySee(viewer: Actor | undefined, owner: string | undefined): bo
 export function ownerClause(actor: Actor): { clause?: string; values: Record<string, string> } {
   if (actor.admin) return { values: {} };
   return { clause: 'attribute_not_exists(#owner) OR #owner = :owner', values: { ':owner': actor.principal } };
+}
+
+/**
+ * An opaque, stable reference of a claim, for views that group a claim's servers for callers who
+ * may not see its id (a dashboard's reader): a digest of the id, not the id. Claim ids are chosen
+ * by their owners; one guessable by others (not a UUID) can be found from its digest, which
+ * reveals only that the guess was right: the id gives no one the claim (mayAct checks the owner).
+ */
+export function claimReference(claimId: string): string {
+  return `c-${createHash('sha256').update(claimId).digest('hex').slice(0, 12)}`;
 }

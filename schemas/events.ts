@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GameServerStatusSchema, LoadBalancerStatusSchema } from './items';
 import { GameServerSchema, LoadBalancerSchema } from './http';
+import { DrainReasonSchema } from './primitives';
 
 // Lifecycle notifications: CloudEvents 1.0, JSON structured mode. One schema per event type; the
 // AsyncAPI document (lib/notifications/asyncapi.ts, GET /events/asyncapi.json) is generated from
@@ -9,10 +10,7 @@ import { GameServerSchema, LoadBalancerSchema } from './http';
 
 export const EVENT_SCHEMA_VERSION = 'v1';
 
-export const DrainReasonSchema = z
-  .enum(['sigterm', 'spot-interruption', 'rebalance', 'node-drain'])
-  .describe('sigterm: the pod itself is shutting down; the others: its node is drained (by its watcher: a Spot interruption, a rebalance recommendation, or by hand)');
-export type DrainReason = z.infer<typeof DrainReasonSchema>;
+export { DrainReasonSchema, type DrainReason } from './primitives';
 
 export const AvailableReasonSchema = z
   .enum(['registered', 'released', 'lease-expired', 'hold-expired', 'undrained'])

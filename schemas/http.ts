@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GameServerStatusSchema, LoadBalancerStatusSchema } from './items';
-import { ClaimIdSchema, EndpointSchema, GroupSchema, LabelKeySchema, RegionSchema } from './primitives';
+import { ClaimIdSchema, DrainReasonSchema, EndpointSchema, GroupSchema, LabelKeySchema, RegionSchema } from './primitives';
 
 // ---------- responses ----------
 
@@ -96,6 +96,62 @@ export const InventorySchema = z
     stale: z.number(),
     generatedAt: z.iso.datetime(),
   });
+
+/** The claim a server of the fleet view is held by. */
+export const FleetClaimSchema = z.object({
+  ref: z.string().describe('Opaque reference of the claim (a digest of its id): servers with the same ref belong to one claim'),
+  id: z.string().optional().describe("The claim id: shown only to the claim's owner and to admins"),
+  owner: z.string().optional(),
+  since: z.iso.datetime().describe('When the claim took the server'),
+  confirmed: z.boolean().describe('Busy (confirmed, or set busy) rather than leased'),
+  expiresAt: z.iso.datetime().describe('The end of the lease (leased) or of the hold (confirmed)'),
+});
+
+/** One server of `GET /fleet`: what a dashboard shows of it. */
+export const FleetServerSchema = GameServerSchema.pick({
+  endpoint: true,
+  publicEndpoint: true,
+  region: true,
+  group: true,
+  node: true,
+  status: true,
+  lifecycle: true,
+  players: true,
+  capacity: true,
+  lastHeartbeatAt: true,
+}).extend({
+  stale: z.literal(true).optional(),
+  drain: DrainReasonSchema.optional().describe('While draining: why'),
+  nodeDrained: z.literal(true).optional().describe("The server's node is drained (its drain watcher said so)"),
+  claim: FleetClaimSchema.optional().describe('While claimed or busy'),
+});
+export type FleetServer = z.infer<typeof FleetServerSchema>;
+
+export const FleetSchema = z.object({
+  generatedAt: z.iso.datetime().describe('When the records were read (a reading is shared for up to 2 s)'),
+  servers: z.array(FleetServerSchema),
+});
+export type Fleet = z.infer<typeof FleetSchema>;
+
+/** One entry of the recent-events feed: a lifecycle notification, in short. */
+export const FeedEventSchema = z.object({
+  id: z.string().describe('The notification id (CloudEvents id)'),
+  type: z.string(),
+  time: z.iso.datetime(),
+  endpoint: z.string(),
+  status: z.string().optional(),
+  previousStatus: z.string().optional(),
+  reason: z.string().optional(),
+  node: z.string().optional(),
+  region: z.string().optional(),
+  group: z.string().optional(),
+  owner: z.string().optional(),
+  claimRef: z.string().optional(),
+  claimId: z.string().optional().describe("Shown only to the claim's owner and to admins"),
+});
+export type FeedEvent = z.infer<typeof FeedEventSchema>;
+
+export const RecentEventsSchema = z.object({ events: z.array(FeedEventSchema).describe('Newest first') });
 
 // ---------- requests ----------
 
@@ -207,3 +263,18 @@ export const LoadBalancerQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+/** `GET /fleet?region=&group=`: every server, or those of one region (and group). */
+export const FleetQuerySchema = z.strictObject({
+  region: RegionSchema.optional(),
+  group: GroupSchema.optional(),
+});
+
+/** `GET /events/recent?limit=` */
+export const RecentEventsQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+/** `GET /dashboard/assets/{file}`: a bundled asset's content-hashed name. */
+export const DashboardAssetParamsSchema = z.strictObject({
+  file: z.string().regex(/^[a-z]+\.[0-9a-f]{16}\.(js|css)$/, 'not an asset of the dashboard'),
+});

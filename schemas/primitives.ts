@@ -50,3 +50,8 @@ export const LabelsSchema = z
 export const ClaimIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'claim ids are 1-128 letters, digits, dots, dashes, colons or underscores');
+
+export const DrainReasonSchema = z
+  .enum(['sigterm', 'spot-interruption', 'rebalance', 'node-drain'])
+  .describe('sigterm: the pod itself is shutting down; the others: its node is drained (by its watcher: a Spot interruption, a rebalance recommendation, or by hand)');
+export type DrainReason = z.infer<typeof DrainReasonSchema>;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure the system packages the tests need are there: Java 17+ (DynamoDB Local) and nginx
-# with the stream module (the end-to-end test proxies UDP through a real nginx).
+# Makes sure the system packages the tests need are there: Java 17+ (DynamoDB Local), nginx
+# with the stream module (the end-to-end test proxies UDP through a real nginx) and Chromium (the
+# dashboard's tests and benchmark drive it headless; CHROMIUM_PATH names another build).
 # Run by `npm test` (its first step). As root it installs what is missing with apt-get (Debian/Ubuntu);
 # otherwise it prints the command to run and fails.
 set -euo pipefail
@@ -23,6 +24,10 @@ nginx_has_stream() {
 }
 if ! nginx_has_stream; then
   missing+=(nginx libnginx-mod-stream)
+fi
+
+if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  missing+=(chromium)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then

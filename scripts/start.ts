@@ -61,6 +61,7 @@ gs-inventory local stack ready in ${Date.now() - started} ms
   notifications   ${webhooks}
   stale sweep     every ${Number(process.env.STALE_SWEEP_INTERVAL_MS ?? 60_000) / 1000} s (held servers whose heartbeats stopped -> gs.stale, claim.lost)
   event schemas   ${stack.apiUrl}/events/asyncapi.json
+  dashboard       ${stack.apiUrl}/dashboard${keys.includes('ro-local-key') ? '#key=ro-local-key' : '   (asks for a key)'}
 
 Send a test event (registers a game server):
   npm run send-event -- --endpoint 10.0.0.1:7777 --node node-a --event ready

@@ -89,15 +89,17 @@ export async function queryAvailablePage(
 export type InventoryFact = Pick<GameServerItem, 'status' | 'region' | 'freshUntil' | 'leaseExpiresAt' | 'holdExpiresAt'>;
 
 /**
- * Reads the status, region and liveness of every record, for the inventory report: the one
- * request about the whole table. It walks every shard of the pool-wide availability index
- * (which holds every record) with Query, projected to four small attributes; no Scan. Callers
- * cache the result.
+ * Every record of a pool (all, a region, a region and group), whatever its status, projected to
+ * `attributes`: every shard of the pool's availability index, read whole with Query (never Scan),
+ * shards side by side. Its cost grows with the pool: for reports and dashboards, cached by their
+ * callers, never for the claim path. `group` without a region filters the pool-wide index.
  */
-export async function readInventoryFacts(deps: RepoDeps): Promise<InventoryFact[]> {
-  const index = resources.AVAILABILITY_INDEXES.all;
+export async function readWholePool<T>(deps: RepoDeps, pool: { region?: string; group?: string }, attributes: readonly string[]): Promise<T[]> {
+  const kind = pool.region === undefined ? 'all' : indexForPool(pool);
+  const index = resources.AVAILABILITY_INDEXES[kind];
+  const groupFilter = pool.group !== undefined && kind !== 'group' ? '#group = :group' : undefined;
+  const projection = attributes.map((name) => `#${name}`).join(', ');
   const shards = Array.from({ length: deps.config.availabilityShards }, (_, shard) => shard);
-  const projection = '#status, #region, #freshUntil, #leaseExpiresAt, #holdExpiresAt';
   const perShard = await Promise.all(
     shards.map(
       (shard) =>
@@ -106,10 +108,16 @@ export async function readInventoryFacts(deps: RepoDeps): Promise<InventoryFact[
           IndexName: index.indexName,
           KeyConditionExpression: '#pool = :pool',
           ProjectionExpression: projection,
-          ExpressionAttributeNames: { '#pool': index.partitionKey, ...attributeNames(projection) },
-          ExpressionAttributeValues: { ':pool': poolPartitionKey('all', {}, shard) },
-        }) as Promise<InventoryFact[]>,
+          ...(groupFilter ? { FilterExpression: groupFilter } : {}),
+          ExpressionAttributeNames: { '#pool': index.partitionKey, ...attributeNames(projection, groupFilter ?? '') },
+          ExpressionAttributeValues: { ':pool': poolPartitionKey(kind, pool, shard), ...(groupFilter ? { ':group': pool.group } : {}) },
+        }) as Promise<T[]>,
     ),
   );
   return perShard.flat();
+}
+
+/** The status, region and liveness of every record, for the inventory report (callers cache it). */
+export function readInventoryFacts(deps: RepoDeps): Promise<InventoryFact[]> {
+  return readWholePool<InventoryFact>(deps, {}, ['status', 'region', 'freshUntil', 'leaseExpiresAt', 'holdExpiresAt']);
 }

@@ -1,5 +1,6 @@
 import { NEVER, type GameServerItem, type GameServerStatus } from '../../schemas/items';
 import type { GameServer } from '../../schemas/http';
+import type { DrainReason } from '../../schemas/primitives';
 import { maySee, type Actor } from '../ownership';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -41,4 +42,12 @@ export function toGameServer(item: GameServerItem, now: number, viewer: Actor | 
     ...(item.instanceId !== undefined ? { instanceId: item.instanceId } : {}),
     ...(item.freshUntil !== NEVER && item.freshUntil <= now && status !== 'terminated' ? { stale: true } : {}),
   };
+}
+
+/** Why a draining server drains: its node's drain (and what its watcher said), or the pod itself. */
+export function drainReason(item: Pick<GameServerItem, 'nodeDraining' | 'nodeDrainReason'>): DrainReason {
+  if (!item.nodeDraining) return 'sigterm';
+  if (item.nodeDrainReason === 'spot-interruption') return 'spot-interruption';
+  if (item.nodeDrainReason === 'rebalance-recommendation') return 'rebalance';
+  return 'node-drain';
 }

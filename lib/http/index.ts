@@ -44,6 +44,8 @@ export interface HttpResult {
   statusCode: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** `body` is a string sent as it is, with the content type of `headers` (the dashboard's page and assets); JSON otherwise. */
+  raw?: boolean;
   /** What the audit line should also say about this request (e.g. the endpoints a claim got). Never secrets. */
   audit?: Record<string, unknown>;
 }
@@ -98,7 +100,8 @@ export function httpHandler<P = undefined, Q = undefined, B = undefined>(
           ...(state.caller ? { caller: state.caller } : {}),
         });
         state.audit = result.audit;
-        return { statusCode: result.statusCode, headers: result.headers ?? {}, body: JSON.stringify(result.body) };
+        const body = result.raw ? String(result.body) : JSON.stringify(result.body);
+        return { statusCode: result.statusCode, headers: result.headers ?? {}, body };
       })
   );
 }

@@ -93,12 +93,15 @@ interface OperationText {
   errors: number[];
   /** Query parameters by name; `label.{key}`: the route filters by labels. */
   query?: Record<string, string>;
+  /** A 200 that is not JSON (the dashboard's page and assets): its media types. */
+  media?: string[];
 }
 
 /** Every path parameter of the API, by the name its routes' paths give it (`{endpoint}`). */
 const PATH_PARAMETER_TEXT: Record<string, string> = {
   endpoint: 'Game server `ip:port`, URL-encoded (`10.0.0.1%3A7777`) or literal',
   claimId: 'The claim id chosen by the claimer',
+  file: "An asset's content-hashed name, as the dashboard's page names it",
 };
 
 /** The words of each HTTP route, by its registry name (infra/functions.cjs). */
@@ -120,6 +123,10 @@ const OPERATION_TEXT: Record<RouteName, OperationText> = {
   'get-gs': { ok: 'The server', errors: [...DATA, 404] },
   'get-available-lb': { ok: 'Load balancers', errors: DATA, query: { region: 'Region', limit: 'Maximum' } },
   inventory: { ok: 'Counts', errors: DATA },
+  fleet: { ok: 'Every server of the fleet (or of the region, the group)', errors: DATA, query: { region: 'Region', group: 'Server group' } },
+  'recent-events': { ok: 'The latest notifications, newest first', errors: DATA, query: { limit: 'Maximum events (1-200, default 50)' } },
+  dashboard: { ok: 'The page', errors: [400], media: ['text/html'] },
+  'dashboard-asset': { ok: 'The script or style sheet', errors: [400, 404], media: ['text/javascript', 'text/css'] },
   asyncapi: { ok: 'AsyncAPI 3.0', errors: [401] },
   openapi: { ok: 'OpenAPI 3.1', errors: [401] },
 };
@@ -162,6 +169,11 @@ function requestBodyOf(schema: z.ZodType | undefined): JsonSchema | undefined {
 }
 
 /** `/claims/{claimId}/confirm` -> ['claimId']. */
+function okContent(schemas: RouteSchemas, text: OperationText): { content?: Record<string, JsonSchema> } {
+  if (text.media) return { content: Object.fromEntries(text.media.map((type) => [type, { schema: { type: 'string' } }])) };
+  return schemas.response ? { content: json(schemaOrRef(schemas.response, 'output')) } : {};
+}
+
 const pathParameterNames = (path: string) => [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
 
 /**
@@ -186,7 +198,7 @@ function buildPaths(): Record<string, Record<string, JsonSchema>> {
       ...(parameters.length ? { parameters } : {}),
       ...(requestBody ? { requestBody } : {}),
       responses: {
-        200: { description: text.ok, ...(schemas.response ? { content: json(schemaOrRef(schemas.response, 'output')) } : {}) },
+        200: { description: text.ok, ...okContent(schemas, text) },
         ...errors(...text.errors),
       },
     };

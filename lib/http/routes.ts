@@ -7,13 +7,18 @@ import {
   ClaimRequestSchema,
   ClaimResultSchema,
   ClaimSchema,
+  DashboardAssetParamsSchema,
   EndpointParamsSchema,
+  FleetQuerySchema,
+  FleetSchema,
   GameServerSchema,
   HealthSchema,
   InventorySchema,
   ListQuerySchema,
   LoadBalancerListSchema,
   LoadBalancerQuerySchema,
+  RecentEventsQuerySchema,
+  RecentEventsSchema,
   RenewBodySchema,
   ReplaceResultSchema,
   ReplaceServerBodySchema,
@@ -26,7 +31,7 @@ import {
 
 /** A route's request schemas (validateRequest's) and its 200 answer's. */
 export interface RouteSchemas extends RequestSchemas {
-  /** The 200 answer's body; none for a document served as is (openapi, asyncapi). */
+  /** The 200 answer's body; none for a document served as is (openapi, asyncapi, the dashboard's page and assets). */
   response?: z.ZodType;
 }
 
@@ -50,6 +55,10 @@ export const ROUTE_SCHEMAS = {
   'get-gs': { params: EndpointParamsSchema, response: GameServerSchema },
   'get-available-lb': { query: LoadBalancerQuerySchema, response: LoadBalancerListSchema },
   inventory: { response: InventorySchema },
+  fleet: { query: FleetQuerySchema, response: FleetSchema },
+  'recent-events': { query: RecentEventsQuerySchema, response: RecentEventsSchema },
+  dashboard: {},
+  'dashboard-asset': { params: DashboardAssetParamsSchema },
   asyncapi: {},
   openapi: {},
 } as const satisfies Record<string, RouteSchemas>;

@@ -1,6 +1,6 @@
-import { dataSchemaUri, type DrainReason, type EventData, type EventType, type NotificationEvent } from '../../schemas/events';
+import { dataSchemaUri, type EventData, type EventType, type NotificationEvent } from '../../schemas/events';
 import type { GameServerItem, GameServerStatus, LoadBalancerItem } from '../../schemas/items';
-import { effectiveStatus, toGameServer } from '../game-servers/view';
+import { drainReason, effectiveStatus, toGameServer } from '../game-servers/view';
 import { toLoadBalancer } from '../load-balancers/view';
 
 /** Subscribers are the operator's own systems: they see claim ids, as an admin does. */
@@ -89,14 +89,6 @@ export function gameServerEvents(change: RecordChange<GameServerItem>): Draft[] 
     }
   }
   return drafts;
-}
-
-/** Why a draining server drains: its node's drain (and what its watcher said), or the pod itself. */
-function drainReason(item: GameServerItem): DrainReason {
-  if (!item.nodeDraining) return 'sigterm';
-  if (item.nodeDrainReason === 'spot-interruption') return 'spot-interruption';
-  if (item.nodeDrainReason === 'rebalance-recommendation') return 'rebalance';
-  return 'node-drain';
 }
 
 const LB_STATUS_EVENT = { active: 'lb.active', draining: 'lb.draining', terminated: 'lb.terminated' } as const;

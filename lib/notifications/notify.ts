@@ -17,6 +17,8 @@ export interface NotifyResult {
   /** Records fully handled (their events, if any, published). */
   handled: number;
   published: number;
+  /** The events published, in order (the recent-events feed records them). */
+  events: NotificationEvent[];
   /**
    * The first record that failed: it and every later one are to be delivered again, in order.
    * `permanent`: its image is not a record of ours, and no retry will change that.
@@ -56,12 +58,13 @@ function parseImage<T>(schema: z.ZodType<T>, image: Record<string, unknown>, kin
  * ids. A record that keeps failing ends in the event source's on-failure destination.
  */
 export async function notifyChanges(publisher: EventPublisher, changes: readonly StreamChange[], source: string): Promise<NotifyResult> {
-  const result: NotifyResult = { handled: 0, published: 0 };
+  const result: NotifyResult = { handled: 0, published: 0, events: [] };
   for (const change of changes) {
     try {
       const events = eventsOfChange(change, source);
       if (events.length > 0) await publisher.publish(events);
       result.published += events.length;
+      result.events.push(...events);
       result.handled++;
     } catch (error) {
       result.failed = { sequenceNumber: change.sequenceNumber, error, permanent: error instanceof UnreadableImageError };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import dashboardAssets from '../../infra/dashboard-assets.cjs';
 import catalogue from '../../infra/functions.cjs';
 import type { Deps } from '../../lib/deps';
 import { FunctionInstances } from './function-instances';
@@ -55,7 +56,17 @@ export function compileRoute(path: string): { pattern: RegExp; names: string[] }
  * at a time each, as Lambda runs them: an instance is `makeHandler(deps)` (module initialisation,
  * with its own caches: candidate listings, key ring, single flight), built at its first request.
  */
+/**
+ * What esbuild's `define` writes into the dashboard routes' bundles on AWS: the dashboard's build
+ * (infra/dashboard-assets.cjs), made once per process before the routes load.
+ */
+export function installDashboardBuild(): void {
+  const global = globalThis as { __DASHBOARD_ASSETS__?: string };
+  global.__DASHBOARD_ASSETS__ ??= dashboardAssets.encodeDashboardAssets(dashboardAssets.buildDashboardAssets());
+}
+
 export async function loadRoutes(deps: Deps, options: InstanceOptions = {}): Promise<Route[]> {
+  installDashboardBuild();
   const routes: Route[] = [];
   const instanceDeps = options.instanceDeps ?? (() => deps);
   for (const definition of catalogue) {

@@ -15,6 +15,7 @@ import { registerFleet } from '../fixtures/servers';
 import { createTestStack, manualClock, type TestStack } from '../setup/stack';
 import { HTTP_ROUTE_NAMES, ROUTE_SCHEMAS, type RouteName } from '../../lib/http/routes';
 import { loadRoutes } from '../../scripts/local/http-server';
+import { dashboardBuild } from '../../lib/dashboard-assets';
 
 const clock = manualClock();
 let t: TestStack;
@@ -179,6 +180,10 @@ describe('the response schemas of the route registry (lib/http/routes.ts), which
       ['inventory', { route: '/inventory' }],
       ['openapi', { route: '/openapi.json' }],
       ['asyncapi', { route: '/events/asyncapi.json' }],
+      ['fleet', { route: '/fleet', query: { region: 'schema-check' } }],
+      ['recent-events', { route: '/events/recent', query: { limit: '10' } }],
+      ['dashboard', { route: '/dashboard', key: null }],
+      ['dashboard-asset', { route: '/dashboard/assets/{file}', pathParameters: { file: Object.keys(dashboardBuild().assets)[0]! }, key: null }],
       ['claim-gs', { method: 'POST', route: '/claim-gs', body: { claimId: 'schema-claim', region: 'schema-check', group: 'sc' } }],
       ['get-claim', { route: '/claims/{claimId}', pathParameters: claimPath }],
       ['confirm-claim', { method: 'POST', route: '/claims/{claimId}/confirm', pathParameters: claimPath }],

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import catalogue from '../../infra/functions.cjs';
 import { HTTP_ROUTE_NAMES, ROUTE_SCHEMAS, routeRoles, routeSpec, type RouteName } from '../../lib/http/routes';
 import { EndpointParamsSchema, SetBusyBodySchema } from '../../schemas/http';
-import { compileRoute } from '../../scripts/local/http-server';
+import { compileRoute, installDashboardBuild } from '../../scripts/local/http-server';
 
 describe('compileRoute (local API server)', () => {
   it('captures one path segment per parameter, URL-encoded as API Gateway passes it', () => {
@@ -22,6 +22,7 @@ describe('compileRoute (local API server)', () => {
   it('every catalogue route is distinct and names an existing handler file', async () => {
     const routes = catalogue.filter((f) => f.http).map((f) => `${f.http!.method} ${f.http!.path}`);
     expect(new Set(routes).size).toBe(routes.length);
+    installDashboardBuild();
     for (const definition of catalogue) {
       const module = await import(`../../${definition.file}`);
       expect(typeof module.makeHandler).toBe('function');
@@ -39,7 +40,7 @@ describe('compileRoute (local API server)', () => {
 
   it('has request and response schemas for exactly the registry\'s HTTP routes', () => {
     expect(Object.keys(ROUTE_SCHEMAS).sort()).toEqual([...HTTP_ROUTE_NAMES].sort());
-    expect(HTTP_ROUTE_NAMES).toHaveLength(15);
+    expect(HTTP_ROUTE_NAMES).toHaveLength(19);
   });
 
   it('gives a handler its roles and request schemas, never its response schema', () => {
