@@ -17,6 +17,7 @@ import { correctness, lambdaConcurrency, notificationLatency, ratios, targets, t
 import { renderChart } from './report/svg';
 import { runBaseline } from './scenarios/baseline';
 import { BENCH_LEASE_SECONDS, runClaims } from './scenarios/claims';
+import { runDashboard } from './scenarios/dashboard';
 import { FLOOR_UPDATE, runFloor } from './scenarios/floor';
 import { runIngestion } from './scenarios/ingestion';
 import { runInstances } from './scenarios/instances';
@@ -25,7 +26,7 @@ import { NOTIFY_BATCH_SIZE, NOTIFY_POLL_INTERVAL_MS, runNotifications } from './
 import { runPairs } from './scenarios/pairs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['floor', 'claims', 'baseline', 'pairs', 'instances', 'listing', 'ingestion', 'notifications'] as const;
+const SCENARIOS = ['floor', 'claims', 'baseline', 'pairs', 'instances', 'listing', 'ingestion', 'notifications', 'dashboard'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -85,7 +86,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-const sections: Sections = { floor: [], adjacentFloor: [], claims: [], baseline: [], pairs: [], instances: [], instancesFloor: [], listing: [], ingestion: [], notifications: [] };
+const sections: Sections = { floor: [], adjacentFloor: [], claims: [], baseline: [], pairs: [], instances: [], instancesFloor: [], listing: [], ingestion: [], notifications: [], dashboard: [] };
 try {
   const ctx: BenchContext = { env, profile, log };
   log(`services up (DynamoDB Local pid ${env.services.pids[0]}, local SQS pid ${env.services.pids[1]})`);
@@ -125,6 +126,10 @@ try {
   if (only.has('notifications')) {
     log(`notifications: claim -> confirm -> release at c=${profile.notifications.concurrencies.join(', ')}, write -> stream -> notifier -> webhook bus -> receiver`);
     sections.notifications = await runNotifications(ctx);
+  }
+  if (only.has('dashboard')) {
+    log(`dashboard: GET /fleet and the page in headless Chromium over ${profile.dashboard.servers} servers`);
+    sections.dashboard = await runDashboard(ctx, { outDir });
   }
 } finally {
   log('stopping the local services');

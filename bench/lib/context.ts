@@ -27,6 +27,20 @@ export interface BenchProfile {
   ingestionEvents: number;
   /** The notifications scenario: claim -> confirm -> release cycles at each concurrency, each this long. */
   notifications: { concurrencies: number[]; runMs: number };
+  /** The dashboard scenario: the fleet it loads and shapes, the GET /fleet requests and the page's refreshes it measures. */
+  dashboard: DashboardProfile;
+}
+
+export interface DashboardProfile {
+  servers: number;
+  serversPerNode: number;
+  /** Pair claims (count 2, distinct nodes) made before measuring; every second one is confirmed. */
+  pairClaims: number;
+  drainedNodes: number;
+  /** Sequential GET /fleet requests: half past the route's cache, half right after (cached). */
+  fleetRequests: number;
+  /** Refreshes after the first render the page is measured over. */
+  refreshes: number;
 }
 
 export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
@@ -45,6 +59,7 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     listingRequests: 400,
     ingestionEvents: 4000,
     notifications: { concurrencies: [1, 16, 64], runMs: 4000 },
+    dashboard: { servers: 10_000, serversPerNode: 10, pairClaims: 1_500, drainedNodes: 20, fleetRequests: 20, refreshes: 5 },
   },
   quick: {
     name: 'quick',
@@ -62,6 +77,7 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     listingRequests: 40,
     ingestionEvents: 400,
     notifications: { concurrencies: [1, 16], runMs: 2000 },
+    dashboard: { servers: 1_000, serversPerNode: 10, pairClaims: 100, drainedNodes: 4, fleetRequests: 6, refreshes: 3 },
   },
 };
 

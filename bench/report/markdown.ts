@@ -186,6 +186,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('');
 
   out.push(...notificationsSection(r));
+  out.push(...dashboardSection(r));
 
   out.push('## Ratios (claim-gs in-process, distinct servers/s)');
   out.push('');
@@ -289,6 +290,54 @@ function notificationsSection(r: BenchResults): string[] {
     ),
   );
   out.push('');
+  return out;
+}
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MB`;
+const p50Max = (l: { p50: number; max: number; count: number }) => `${ms(l.p50)} / ${ms(l.max)} (${l.count})`;
+
+/** GET /fleet alone, then the page in headless Chromium, over one fleet. */
+function dashboardSection(r: BenchResults): string[] {
+  const out: string[] = [];
+  for (const x of r.dashboard) {
+    const route = x.fleetRoute;
+    const p = x.page;
+    out.push('## Dashboard: GET /fleet and the page in headless Chromium');
+    out.push('');
+    out.push(
+      `Method: one fresh stage (${x.servers.toLocaleString('en-US')} servers on ${x.nodes.toLocaleString('en-US')} nodes, 2 regions × 3 groups, loaded with BatchWriteItem of the poller's own records; ` +
+        `pair claims through claim-gs at c=16, half confirmed; nodes drained through applyNodeEvent, half spot-interruption, half manual) served by the local HTTP server in the bench's process, on the same cores as DynamoDB Local and headless Chromium; ` +
+        'GET /fleet is timed from sending to its last body byte, one request at a time with the reader key, "uncached" when its generatedAt is new (a reading from DynamoDB, sent over 2 s after the previous one), "cached" when it repeats the previous one (the route keeps a reading 2 s per instance), gzip computed only (the route answers uncompressed); ' +
+        `the page (1920×1080, refresh every 2 s, reader key, a pair claim every 250 ms meanwhile so that refreshes bring changes: ${x.churnClaims} in all) times its first render from navigation start to the first committed render with fleet data, a refresh from its start (fetches included) to its commit, and "render" from the parsed fleet answer to the commit; ` +
+        'long tasks by PerformanceObserver, heap is JSHeapUsedSize after the refreshes (no forced GC).',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['figure', 'value'],
+        [
+          ['servers / nodes', `${x.servers.toLocaleString('en-US')} / ${x.nodes.toLocaleString('en-US')}`],
+          ['pair claims (confirmed) / misses / errors', `${x.pairClaims} (${x.confirmed}) / ${x.claimMisses} / ${x.claimErrors}`],
+          ['nodes drained (servers moved to draining)', `${x.drainedNodes} (${x.drainedServers})`],
+          ['setup', `${f(x.setupSeconds, 1)} s`],
+          ['GET /fleet uncached p50 / max ms (requests)', p50Max(route.uncached)],
+          ['GET /fleet cached p50 / max ms (requests)', p50Max(route.cached)],
+          ['GET /fleet body raw / gzip', `${mb(route.bodyBytes)} / ${mb(route.gzipBytes)} (${route.serversReturned.toLocaleString('en-US')} servers)`],
+          ['first render ms (of which render)', `${ms(p.firstRenderMs)} (${ms(p.firstRenderRenderMs)})`],
+          ['refresh p50 / max ms (refreshes)', p50Max(p.refresh)],
+          ['refresh render p50 / max ms', p50Max(p.refreshRender)],
+          ['longest long task ms (after the first render)', `${ms(p.longestTaskMs)} (${ms(p.longestTaskAfterFirstRenderMs)})`],
+          ['long tasks > 200 ms after the first render', p.tasksOver200MsAfterFirstRender],
+          ['JS heap used', `${f(p.heapUsedMb, 1)} MB`],
+          ['DOM elements', p.domElements.toLocaleString('en-US')],
+          ['page errors', p.pageErrors.length ? p.pageErrors.join('; ') : 'none'],
+        ],
+      ),
+    );
+    out.push('');
+    out.push(`Screenshots: ${x.screenshots.map((path) => `\`${path.split('/').pop()}\``).join(', ')} (next to this report).`);
+    out.push('');
+  }
   return out;
 }
 

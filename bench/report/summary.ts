@@ -1,4 +1,5 @@
 import type { RunRow } from '../lib/context';
+import type { DashboardRow } from '../scenarios/dashboard';
 import { round } from '../lib/stats';
 import { FLOOR_QUERY, FLOOR_TRANSACT, FLOOR_TWO_WRITES, FLOOR_UPDATE } from '../scenarios/floor';
 import { CASE_FLOOR, CYCLE_PART_CLAIM, CYCLE_PART_RELEASE } from '../lib/instance-cases';
@@ -30,6 +31,8 @@ export interface Sections {
   ingestion: RunRow[];
   /** Notification latency: claim -> confirm -> release cycles, each event timed from its write to its verified webhook receipt. */
   notifications: RunRow[];
+  /** The dashboard over a fleet of realistic size: GET /fleet alone, then the page in headless Chromium. */
+  dashboard: DashboardRow[];
 }
 
 export interface RatioRow {
@@ -345,6 +348,12 @@ export function notificationLatency(s: Pick<Sections, 'notifications'>): Notific
   });
 }
 
+/** The page rendered and refreshed, and the fleet route answered both from DynamoDB and from its cache. */
+function hasDashboardNumbers(row: DashboardRow): boolean {
+  const p = row.page;
+  return Number.isFinite(p.firstRenderMs) && p.refresh.count > 0 && Number.isFinite(row.fleetRoute.uncached.p50) && Number.isFinite(row.fleetRoute.cached.p50) && row.fleetRoute.bodyBytes > 0;
+}
+
 export function correctness(s: Sections): Correctness {
   const ours = [...s.claims, ...s.pairs, ...s.instances];
   const sum = (rows: RunRow[], pick: (r: RunRow) => number | undefined) => rows.reduce((n, r) => n + (pick(r) ?? 0), 0);
@@ -373,6 +382,7 @@ export function correctness(s: Sections): Correctness {
       listing: hasNumbers(s.listing),
       ingestion: hasNumbers(s.ingestion),
       notifications: hasNumbers(s.notifications),
+      dashboard: s.dashboard.length > 0 && s.dashboard.every(hasDashboardNumbers),
     },
   };
 }

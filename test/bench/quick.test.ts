@@ -120,6 +120,7 @@ describe('npm run bench -- --quick', () => {
       listing: true,
       ingestion: true,
       notifications: true,
+      dashboard: true,
     });
     for (const row of [...results.floor, ...results.claims, ...results.listing, ...results.ingestion, ...results.notifications]) {
       expect(row.perSec, `${row.label} ${row.via} c=${row.concurrency}`).toBeGreaterThan(0);
