@@ -8,6 +8,7 @@ import { createAuthenticator, type Caller, type Role } from '../auth';
 import type { Deps } from '../deps';
 import { apiHeaders } from './middlewares/api-headers';
 import { auditTrail } from './middlewares/audit-trail';
+import { compressResponses } from './middlewares/compress-responses';
 import { authenticate } from './middlewares/authenticate';
 import { errorResponses, INTERNAL_ERROR_BODY } from './middlewares/error-responses';
 import { parseRequest } from './middlewares/parse-request';
@@ -63,7 +64,8 @@ function stateOf(event: ApiEvent): ApiState {
  *                      header names lower-cased (@middy/http-header-normalizer) -> authenticate
  *                      -> parseRequest -> validateRequest
  *   after / on error:  errorResponses (refusal -> status, transient -> 503, bug -> 500)
- *                      -> @middy/http-error-handler renders it -> apiHeaders -> auditTrail (one line)
+ *                      -> @middy/http-error-handler renders it -> compressResponses (large
+ *                      answers, gzip when accepted) -> apiHeaders -> auditTrail (one line)
  *
  * Errors have one shape, `{ error: { code, message, details? } }`.
  */
@@ -84,6 +86,7 @@ export function httpHandler<P = undefined, Q = undefined, B = undefined>(
       .use(auditTrail(deps.logger))
       .use(httpHeaderNormalizer())
       .use(apiHeaders())
+      .use(compressResponses())
       .use(httpErrorHandler({ logger: false, fallbackMessage: INTERNAL_ERROR_BODY }))
       .use(errorResponses({ logger: deps.logger, challenge: CHALLENGE[authenticator.mode] }))
       .use(authenticate(authenticator, spec.roles))

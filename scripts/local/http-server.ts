@@ -181,7 +181,7 @@ export async function startHttpServer(
       const event = toEvent(request, url, hit.route, hit.match!, Buffer.concat(chunks).toString('utf8'));
       const result = await hit.route.handler(event, lambdaContext(hit.route.functionName, event.requestContext.requestId));
       response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
-      response.end(result.body ?? '');
+      response.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : (result.body ?? ''));
     } catch (error) {
       deps.logger.error('local http server error', { error: error as Error });
       if (!response.headersSent) sendJson(response, 500, { error: { code: 'internal', message: 'Internal error' } });

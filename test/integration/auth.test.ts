@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler as makeConfirm } from '../../functions/confirm-claim';
 import { makeHandler as makeOpenApi } from '../../functions/openapi';
+import { dashboardBuild } from '../../lib/dashboard-assets';
 import { generateApiKey, hashApiKey } from '../../lib/auth/keys';
 import { API_KEYS_ENV, KEYS, apiEvent, invoke, type ApiRequest } from '../fixtures/http';
 import { acceptedWrites, HTTP_ROUTES, loadHandlers, observedDeps, snapshotTables, type HttpLambda, type HttpRoute } from '../fixtures/guard';
@@ -41,6 +42,7 @@ function validRequest(route: HttpRoute, key: string | null, headers?: Record<str
   const pathParameters: Record<string, string> = {};
   if (route.path.includes('{endpoint}')) pathParameters.endpoint = endpoint;
   if (route.path.includes('{claimId}')) pathParameters.claimId = 'auth-claim';
+  if (route.path.includes('{file}')) pathParameters.file = Object.keys(dashboardBuild().assets)[0]!;
   const body = route.name === 'claim-gs' ? { claimId: 'auth-new', group: 'auth' } : route.name === 'set-gs-available' ? { claimId: 'auth-claim' } : undefined;
   return {
     method: route.method,
@@ -129,7 +131,8 @@ describe('catalogue agreement', () => {
       expect(cases.filter((c) => c.status === 403).length, route.name).toBe(route.method === 'POST' ? 1 : 0);
     }
     expect(keyedRoutes.length + publicRoutes.length).toBe(HTTP_ROUTES.length);
-    expect(publicRoutes.map((route) => route.name)).toEqual(['health']);
+    // The dashboard's page and assets hold no data: the page asks for a key for the GET routes.
+    expect(publicRoutes.map((route) => route.name)).toEqual(['health', 'dashboard', 'dashboard-asset']);
   });
 
   it.each(HTTP_ROUTES.map((route) => [route.name, route.public ? 'public' : 'keyed', route] as const))(

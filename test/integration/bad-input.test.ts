@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardBuild } from '../../lib/dashboard-assets';
 import { MAX_BODY_BYTES } from '../../lib/http';
 import { startHttpServer } from '../../scripts/local/http-server';
 import { API_KEYS_ENV, KEYS, invoke, type ApiRequest } from '../fixtures/http';
@@ -47,6 +48,7 @@ function validRequest(name: string): ApiRequest {
   const pathParameters: Record<string, string> = {};
   if (route.path.includes('{endpoint}')) pathParameters.endpoint = seeded.endpoint;
   if (route.path.includes('{claimId}')) pathParameters.claimId = seeded.claimId;
+  if (route.path.includes('{file}')) pathParameters.file = Object.keys(dashboardBuild().assets)[0]!;
   return { method: route.method, route: route.path, ...(Object.keys(pathParameters).length ? { pathParameters } : {}) };
 }
 
@@ -327,6 +329,32 @@ const EXTRA_ROUTES: Record<string, () => BadInput[]> = {
     { route: 'replace-claim-server', name: 'lost not an endpoint', request: { body: { lost: 'nope' } }, status: 400, code: 'request.invalid_body' },
   ],
   asyncapi: () => [...unknownQuery('asyncapi')],
+  fleet: () => [
+    ...unknownQuery('fleet'),
+    { route: 'fleet', name: 'a limit (the fleet has none)', request: { query: { limit: '10' } }, status: 400, code: 'request.invalid_query' },
+    { route: 'fleet', name: 'an upper-case region', request: { query: { region: 'EU' } }, status: 400, code: 'request.invalid_query' },
+    { route: 'fleet', name: 'a body on a GET', request: { body: { region: 'x' } }, status: 400, code: 'request.invalid_body' },
+  ],
+  'recent-events': () => [
+    ...unknownQuery('recent-events'),
+    { route: 'recent-events', name: 'limit 0', request: { query: { limit: '0' } }, status: 400, code: 'request.invalid_query' },
+    { route: 'recent-events', name: 'limit 201', request: { query: { limit: '201' } }, status: 400, code: 'request.invalid_query' },
+    { route: 'recent-events', name: 'limit 2.5', request: { query: { limit: '2.5' } }, status: 400, code: 'request.invalid_query' },
+  ],
+  dashboard: () => [
+    ...unknownQuery('dashboard'),
+    // The key belongs in the fragment, which browsers never send: a query string is refused.
+    { route: 'dashboard', name: 'a key in the query string', request: { query: { key: 'ro-local-key' } }, status: 400, code: 'request.invalid_query' },
+  ],
+  'dashboard-asset': () => [
+    ...unknownQuery('dashboard-asset'),
+    ...[
+      ['a path outside the assets', '..%2Fpackage.json'],
+      ['a name without its hash', 'app.js'],
+      ['an upper-case hash', 'app.0123456789ABCDEF.js'],
+      ['another extension', 'app.0123456789abcdef.map'],
+    ].map(([name, file]) => ({ route: 'dashboard-asset', name: name!, request: { pathParameters: { file: file! } }, status: 400, code: 'request.invalid_path' })),
+  ],
 };
 for (const [route, cases] of Object.entries(EXTRA_ROUTES)) if (HTTP_ROUTES.some((r) => r.name === route)) CASES.push(...cases());
 

@@ -8,7 +8,9 @@ import { makeHandler as makeFleet } from '../../functions/fleet';
 import { makeHandler as makeNotifier } from '../../functions/notifier';
 import { makeHandler as makeRecentEvents } from '../../functions/recent-events';
 import { makeHandler as makeRelease } from '../../functions/release-claim';
+import { gunzipSync } from 'node:zlib';
 import { DASHBOARD_CSP } from '../../lib/dashboard-assets';
+import { COMPRESS_MIN_BYTES } from '../../lib/http/middlewares/compress-responses';
 import { applyLifecycleEvent } from '../../lib/ingestion/apply-lifecycle-event';
 import { applyNodeEvent } from '../../lib/ingestion/apply-node-event';
 import { FEED_BUCKET_MS, FEED_RETENTION_MS, appendToFeed } from '../../lib/notifications/feed';
@@ -130,6 +132,26 @@ describe('GET /fleet', () => {
     expect(endpointsOf((await fleet(PRINCIPAL_KEYS.reader, { group: 'casual-c' })).body)).toEqual([...g2].sort());
     const everything = endpointsOf((await fleet(PRINCIPAL_KEYS.reader)).body);
     expect(everything).toEqual(expect.arrayContaining([...g1, ...g2]));
+  });
+
+  it('gzips a large answer for a caller that accepts it, and only then', async () => {
+    await registerFleet(t.deps, { count: 60, nodes: 6, region: 'fleet-z', subnet: 66 });
+    const handler = makeFleet(t.deps);
+    const ask = (headers: Record<string, string>) => handler(apiEvent({ route: '/fleet', key: PRINCIPAL_KEYS.reader, query: { region: 'fleet-z' }, headers }), {} as never);
+    const plain = await ask({});
+    const zipped = await ask({ 'accept-encoding': 'br;q=1.0, gzip;q=0.8, *;q=0.1' });
+    const refused = await ask({ 'accept-encoding': 'gzip;q=0, identity' });
+    expect(plain.isBase64Encoded ?? false).toBe(false);
+    expect(Buffer.byteLength(String(plain.body))).toBeGreaterThan(COMPRESS_MIN_BYTES);
+    expect(zipped).toMatchObject({ statusCode: 200, isBase64Encoded: true, headers: { 'content-encoding': 'gzip', vary: 'accept-encoding', 'content-type': 'application/json; charset=utf-8' } });
+    expect(gunzipSync(Buffer.from(String(zipped.body), 'base64')).toString('utf8')).toBe(plain.body);
+    expect(refused.isBase64Encoded ?? false).toBe(false);
+    expect(refused.headers).not.toHaveProperty('content-encoding');
+    // A small answer goes as it is.
+    const small = await handler(apiEvent({ route: '/fleet', key: PRINCIPAL_KEYS.reader, query: { region: 'nowhere' }, headers: { 'accept-encoding': 'gzip' } }), {} as never);
+    expect(small.isBase64Encoded ?? false).toBe(false);
+    expect(small.headers).not.toHaveProperty('content-encoding');
+    expect(JSON.parse(String(small.body)).servers).toEqual([]);
   });
 
   it('refuses unknown query parameters with a 400 and no key with a 401', async () => {

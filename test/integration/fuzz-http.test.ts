@@ -8,6 +8,7 @@ import { API_KEYS_ENV, KEYS, apiEvent, invoke, type ApiRequest } from '../fixtur
 import { acceptedWrites, HTTP_ROUTES, loadHandlers, observedDeps, snapshotTables, type HttpLambda, type HttpRoute } from '../fixtures/guard';
 import { registerFleet } from '../fixtures/servers';
 import { createTestStack, type TestStack } from '../setup/stack';
+import { dashboardBuild } from '../../lib/dashboard-assets';
 
 /**
  * Property-based fuzzing of every HTTP route through its handler, with API Gateway v2 events made
@@ -227,7 +228,14 @@ interface FuzzRequest {
 
 function requestArbitrary(route: HttpRoute): fc.Arbitrary<FuzzRequest> {
   const names = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
-  const paramValue = (name: string) => asPathParameter(name === 'endpoint' ? mostly(fc.constantFrom(...seededEndpointsArbitrary), endpointLike, 1) : claimIdLike);
+  const paramValue = (name: string) =>
+    asPathParameter(
+      name === 'endpoint'
+        ? mostly(fc.constantFrom(...seededEndpointsArbitrary), endpointLike, 1)
+        : name === 'file'
+          ? mostly(fc.constantFrom(...Object.keys(dashboardBuild().assets), 'app.0000000000000000.js', 'app.ffffffffffffffff.css'), claimIdLike, 1)
+          : claimIdLike,
+    );
   const pathParameters: fc.Arbitrary<Record<string, string> | undefined> = names.length
     ? fc.tuple(...names.map(paramValue)).map((values) => Object.fromEntries(names.map((name, i) => [name, values[i]!])))
     : fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.dictionary(fc.constantFrom('endpoint', 'claimId', 'proxy'), weirdString, { minKeys: 1, maxKeys: 2 }) });
@@ -274,12 +282,24 @@ async function assertProperty<T>(property: fc.IAsyncProperty<T>, numRuns: number
 
 const REFUSED_BEFORE_IO = /^(request|auth)\./;
 
+/** Routes whose 200 is not JSON: the dashboard's page and its assets (their errors are JSON). */
+const PAGE_ROUTES: Record<string, RegExp> = { dashboard: /^text\/html; charset=utf-8$/, 'dashboard-asset': /^text\/(javascript|css); charset=utf-8$/ };
+
+/** The body as JSON, or as text for a page route's 200. */
+function parseBody(route: string, status: number, raw: string): unknown {
+  return status === 200 && PAGE_ROUTES[route] ? raw : JSON.parse(raw);
+}
+
 function checkResponse(route: string, response: { status: number; body: any; headers: Record<string, string>; raw: string }) {
   const context = `${route} -> ${response.status} ${response.raw.slice(0, 300)}`;
   expect(response.status, context).toBeGreaterThanOrEqual(200);
   expect(response.status, context).toBeLessThan(500);
-  expect(response.headers['content-type'], context).toBe('application/json; charset=utf-8');
   expect(response.headers['x-content-type-options'], context).toBe('nosniff');
+  if (response.status === 200 && PAGE_ROUTES[route]) {
+    expect(response.headers['content-type'], context).toMatch(PAGE_ROUTES[route]!);
+    return;
+  }
+  expect(response.headers['content-type'], context).toBe('application/json; charset=utf-8');
   expect(response.headers['cache-control'], context).toBe('no-store');
   if (response.status >= 400) {
     expect(Object.keys(response.body), context).toEqual(['error']);
@@ -318,7 +338,8 @@ describe('fuzzing every HTTP route through its handler (DynamoDB Local)', () => 
           if (!request.headers?.['content-type']) delete event.headers['content-type'];
           const result = await handler(event, { awsRequestId: 'fuzz', functionName: route.name } as never);
           const raw = result.body ?? '';
-          const response = { status: result.statusCode ?? 200, body: JSON.parse(raw), headers: result.headers as Record<string, string>, raw };
+          const status = result.statusCode ?? 200;
+          const response = { status, body: parseBody(route.name, status, raw) as any, headers: result.headers as Record<string, string>, raw };
           checkResponse(route.name, response);
           expect(acceptedWrites(observed.sent), `${route.name} wrote for ${JSON.stringify(fuzz).slice(0, 300)}`).toEqual([]);
           if (response.status >= 400 && REFUSED_BEFORE_IO.test(response.body.error.code)) expect(observed.sent, route.name).toEqual([]);
@@ -371,12 +392,17 @@ describe('fuzzing the local HTTP server (routing included)', () => {
             const raw = await response.text();
             const context = `${method} ${path.slice(0, 200)}?${(query ?? '').slice(0, 200)} -> ${response.status} ${raw.slice(0, 200)}`;
             expect(response.status, context).toBeLessThan(500);
+            cases++;
+            // The dashboard's page: GET /dashboard with no query answers its HTML.
+            if (response.status === 200 && method === 'GET' && path === '/dashboard') {
+              expect(response.headers.get('content-type'), context).toBe('text/html; charset=utf-8');
+              return;
+            }
             expect(response.headers.get('content-type'), context).toBe('application/json; charset=utf-8');
             const parsed = JSON.parse(raw);
             if (response.status >= 400) expect(Object.keys(parsed), context).toEqual(['error']);
             expect(raw, context).not.toMatch(/\n\s+at |\.[cm]?[jt]s:\d+|node_modules|Exception/);
             expect(acceptedWrites(observed.sent), context).toEqual([]);
-            cases++;
           },
         ),
         SERVER_RUNS,

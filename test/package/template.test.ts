@@ -982,8 +982,9 @@ describe('least privilege, per function', () => {
       .filter((grant) => !grant.actions.every((action) => action.startsWith('logs:')))
       .map((grant) => ({ sid: grant.statement.Sid, actions: sorted(grant.actions), resources: grant.resources }));
 
-  it('notifier: reads exactly the two table streams, sends given-up batches to exactly its failure queue, puts events on exactly the bus, and has no table access', () => {
+  it('notifier: reads exactly the two table streams, sends given-up batches to exactly its failure queue, puts events on exactly the bus, and only appends to the event feed', () => {
     expect(grantsBeyondLogs('notifier')).toEqual([
+      { sid: 'Table0EventFeedTable', actions: ['dynamodb:PutItem'], resources: [arn(LOGICAL_IDS.eventFeedTable)] },
       {
         sid: 'ReadStreams',
         actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],

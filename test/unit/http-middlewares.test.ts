@@ -1,3 +1,4 @@
+import { acceptsGzip } from '../../lib/http/middlewares/compress-responses';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import type { Context } from 'aws-lambda';
@@ -324,5 +325,17 @@ describe('auditTrail', () => {
       .handler(async () => OK)(event, CONTEXT);
     expect(response.statusCode).toBe(403);
     expect(lines.map((line) => [line.message, line.fields.principal, line.fields.status, line.fields.outcome])).toEqual([['request', 'ro', 403, 'auth.forbidden']]);
+  });
+});
+
+describe('acceptsGzip (Accept-Encoding)', () => {
+  it('takes gzip when named or covered by *, never at q=0', () => {
+    expect(acceptsGzip('gzip, deflate, br')).toBe(true);
+    expect(acceptsGzip('br;q=1.0, gzip;q=0.8')).toBe(true);
+    expect(acceptsGzip('*')).toBe(true);
+    expect(acceptsGzip('gzip;q=0, *')).toBe(false);
+    expect(acceptsGzip('identity')).toBe(false);
+    expect(acceptsGzip('br, *;q=0')).toBe(false);
+    expect(acceptsGzip(undefined)).toBe(false);
   });
 });
