@@ -324,6 +324,7 @@ function dashboardSection(r: BenchResults): string[] {
           ['GET /fleet cached p50 / max ms (requests)', p50Max(route.cached)],
           ['GET /fleet body raw / gzip', `${mb(route.bodyBytes)} / ${mb(route.gzipBytes)} (${route.serversReturned.toLocaleString('en-US')} servers)`],
           ['first render ms (of which render)', `${ms(p.firstRenderMs)} (${ms(p.firstRenderRenderMs)})`],
+          ['every node card drawn ms (later passes of 200 cards)', ms(p.gridCompleteMs)],
           ['refresh p50 / max ms (refreshes)', p50Max(p.refresh)],
           ['refresh render p50 / max ms', p50Max(p.refreshRender)],
           ['longest long task ms (after the first render)', `${ms(p.longestTaskMs)} (${ms(p.longestTaskAfterFirstRenderMs)})`],

@@ -169,8 +169,23 @@ function tabbableCell(
   return views[0]?.cells[0]?.endpoint ?? null;
 }
 
+/**
+ * Node cards drawn in the first pass and added per later pass: a thousand cards drawn in one go
+ * hold the main thread for most of a second; in passes of a few hundred, each a task of its own,
+ * the page answers input in between. The first pass fills a wall screen.
+ */
+const FIRST_PASS_NODES = 120;
+const NEXT_PASS_NODES = 200;
+
+/** Marks (once per page) when every node card of the fleet has been drawn. */
+function markGridComplete(): void {
+  if (performance.getEntriesByName('dashboard:grid-complete').length > 0) return;
+  performance.measure('dashboard:grid-complete', { start: 0, end: performance.now() });
+}
+
 export function NodesSection({ fleet }: { fleet: Fleet }) {
   const [filter, setFilter] = useState<NodeFilter>(NO_FILTER);
+  const [drawnNodes, setDrawnNodes] = useState(FIRST_PASS_NODES);
   const [activeEndpoint, setActiveEndpoint] = useState<string | null>(null);
   const [selectedEndpoint, setSelectedEndpoint] = useState<string | null>(null);
   const grid = useRef<HTMLDivElement>(null);
@@ -186,6 +201,18 @@ export function NodesSection({ fleet }: { fleet: Fleet }) {
   const selectedNode = selectedEndpoint === null ? null : (byEndpoint.get(selectedEndpoint)?.node ?? null);
   const filtering = isFiltering(filter);
   const shownServers = views.reduce((sum, view) => sum + view.cells.length, 0);
+  const allDrawn = drawnNodes >= views.length;
+
+  // Cards not drawn yet follow in later passes (new nodes of a refresh too); the grid is complete
+  // once every card of the current fleet is drawn.
+  useEffect(() => {
+    if (allDrawn) {
+      markGridComplete();
+      return;
+    }
+    const timer = setTimeout(() => setDrawnNodes((drawn) => drawn + NEXT_PASS_NODES), 0);
+    return () => clearTimeout(timer);
+  }, [allDrawn, drawnNodes]);
 
   // Re-ordering node cards on a refresh moves DOM nodes, which drops focus from a moved cell: note
   // which cell had focus before this render and give it back afterwards.
@@ -252,7 +279,7 @@ export function NodesSection({ fleet }: { fleet: Fleet }) {
     <p id="grid-help" class="hint">Arrow keys move between servers, Home/End jump to the first/last, Enter or Space opens a server's details, Escape closes them.</p>
     <div class="node-grid" ref=${grid} role="group" aria-label="Servers by node" aria-describedby="grid-help" onClick=${onGridClick} onKeyDown=${onGridKeyDown}>
       ${views.length === 0 ? html`<p class="empty">No nodes match the filters.</p>` : null}
-      ${views.map(
+      ${(allDrawn ? views : views.slice(0, drawnNodes)).map(
         (view) => html`<${NodeCard}
           key=${view.node.name}
           view=${view}
