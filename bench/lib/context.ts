@@ -77,7 +77,7 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     listingRequests: 40,
     ingestionEvents: 400,
     notifications: { concurrencies: [1, 16], runMs: 2000 },
-    dashboard: { servers: 1_000, serversPerNode: 10, pairClaims: 100, drainedNodes: 4, fleetRequests: 6, refreshes: 3 },
+    dashboard: { servers: 400, serversPerNode: 10, pairClaims: 40, drainedNodes: 2, fleetRequests: 4, refreshes: 2 },
   },
 };
 

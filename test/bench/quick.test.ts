@@ -129,4 +129,14 @@ describe('npm run bench -- --quick', () => {
     expect(results.ratios.length).toBeGreaterThan(0);
     expect(results.targets.length).toBeGreaterThan(0);
   });
+
+  it('shows the whole fleet in the dashboard: every server loaded comes back from GET /fleet, and the page reports no error', () => {
+    const [row] = results.dashboard;
+    expect(results.dashboard).toHaveLength(1);
+    expect(row!.fleetRoute.serversReturned).toBe(row!.servers);
+    expect(row!.claimErrors).toBe(0);
+    expect(row!.page.pageErrors).toEqual([]);
+    expect(row!.page.domElements).toBeGreaterThan(row!.servers);
+    expect(Number.isFinite(row!.page.gridCompleteMs)).toBe(true);
+  });
 });

@@ -235,6 +235,7 @@ describe('the fleet dashboard in a real browser', () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('#server-detail', { timeout: SHOWN_MS });
     expect(await textOf(page, '#server-detail')).toContain(endpoints[1]);
+    await screenshot(page, 'keyboard-detail-1280x800');
     await page.keyboard.press('Escape');
     await page.waitForFunction(() => !document.querySelector('#server-detail'), { timeout: SHOWN_MS });
     expect(await page.evaluate(() => document.activeElement?.getAttribute('data-endpoint'))).toBe(endpoints[1]);
