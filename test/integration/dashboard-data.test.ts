@@ -24,10 +24,15 @@ import { PRINCIPAL_KEYS, PRINCIPAL_KEYS_ENV, apiEvent, invoke } from '../fixture
 import { nodeEvent } from '../fixtures/node-sequences';
 import { registerFleet } from '../fixtures/servers';
 import { createTestStack, manualClock, type TestStack } from '../setup/stack';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { createDeps, type Deps } from '../../lib/deps';
+import type { Config } from '../../lib/config';
+import { startFaultProxy, type FaultProxy } from '../../scripts/chaos/fault-proxy';
 
 const clock = manualClock(Date.parse('2026-11-27T09:00:00Z'));
 let t: TestStack;
 let streams: DynamoDBStreamsClient;
+let proxy: FaultProxy;
 const sources: StreamEventSource[] = [];
 const published: string[] = [];
 const bus: EventPublisher = {
@@ -44,10 +49,12 @@ beforeAll(async () => {
     sources.push(startStreamEventSource({ streams, streamArn: t.stack.streamArns[table]!, handler: notifier, functionName: 'notifier', retryDelayMs: () => 20 }));
   }
   installDashboardBuild();
+  proxy = await startFaultProxy({ target: t.config.endpoints.dynamodb! });
 });
 afterAll(async () => {
   await Promise.all(sources.map((source) => source.stop()));
   streams?.destroy();
+  await proxy?.close();
   await t?.destroy();
 });
 
@@ -252,5 +259,54 @@ describe('GET /dashboard and its assets', () => {
     expect(missing).toMatchObject({ status: 404, body: { error: { code: 'asset.not_found' } } });
     const bad = await invoke(asset, { route: '/dashboard/assets/{file}', pathParameters: { file: '..%2Fpackage.json' }, key: null });
     expect(bad.status).toBe(400);
+  });
+});
+
+describe('the dashboard data under faults (fault proxy in front of DynamoDB Local)', () => {
+  /** A function instance whose DynamoDB traffic goes through the fault proxy. */
+  function faultyDeps(): Deps {
+    const config: Config = { ...t.config, endpoints: { ...t.config.endpoints, dynamodb: proxy.url } };
+    return createDeps({ config, logger: t.deps.logger, metrics: t.deps.metrics, clock });
+  }
+
+  it('answers 503 with Retry-After from /fleet and /events/recent while DynamoDB is unreachable, and 200 after', async () => {
+    await registerFleet(t.deps, { count: 2, region: 'fault-a', subnet: 67 });
+    const deps = faultyDeps();
+    const fleetRoute = makeFleet(deps);
+    const recentRoute = makeRecentEvents(deps);
+    proxy.startOutage();
+    try {
+      for (const [handler, route] of [[fleetRoute, '/fleet'], [recentRoute, '/events/recent']] as const) {
+        const answer = await invoke(handler, { route, key: PRINCIPAL_KEYS.reader, ...(route === '/fleet' ? { query: { region: 'fault-a' } } : {}) });
+        expect({ route, status: answer.status, code: answer.body.error.code, retryAfter: answer.headers['retry-after'] }).toEqual({ route, status: 503, code: 'service.unavailable', retryAfter: '1' });
+      }
+    } finally {
+      proxy.endOutage();
+    }
+    // The failed reading is not kept: the next request reads again.
+    expect((await invoke(fleetRoute, { route: '/fleet', key: PRINCIPAL_KEYS.reader, query: { region: 'fault-a' } })).body.servers).toHaveLength(2);
+    expect((await invoke(recentRoute, { route: '/events/recent', key: PRINCIPAL_KEYS.reader })).status).toBe(200);
+  });
+
+  it('a feed write lost to the network fails nothing: the batch is done, its events were published, the feed lacks only them', async () => {
+    const publishedHere: string[] = [];
+    const notifier = makeNotifier(faultyDeps(), { publish: async (events) => void publishedHere.push(...events.map((event) => event.id)) });
+    const at = clock();
+    const item = {
+      endpoint: '10.0.68.1:7777', region: 'fault-b', node: 'node-68', phase: 'active', source: 'v1', podUid: 'pod-68', seq: 1, sentAt: at,
+      lastEvent: 'ready', lastHeartbeatAt: at, freshUntil: at + 30_000, version: 1, updatedAt: at, status: 'available', availableAt: 0.5,
+      availAll: 'all#0', availRegion: 'fault-b#0',
+    };
+    const streamArn = `arn:aws:dynamodb:us-east-1:000000000000:table/${t.config.tables.gameServers}/stream/2026-11-27T00:00:00.000`;
+    proxy.inject({ match: (request) => request.op === 'PutItem' && request.body.includes(t.config.tables.eventFeed), fault: 'reset-before', times: 20 });
+    const answer = await notifier(
+      { Records: [{ eventName: 'INSERT', eventSource: 'aws:dynamodb', eventSourceARN: streamArn, dynamodb: { SequenceNumber: '1', Keys: { endpoint: { S: item.endpoint } }, NewImage: marshall(item) as never, StreamViewType: 'NEW_AND_OLD_IMAGES' } }] },
+      { functionName: 'notifier', awsRequestId: 'feed-fault' } as never,
+    );
+    expect(answer).toEqual({ batchItemFailures: [] });
+    expect(publishedHere).toEqual(['gs:10.0.68.1:7777:1:gs.available']);
+    const feed = (await invoke(makeRecentEvents(t.deps), { route: '/events/recent', key: PRINCIPAL_KEYS.reader, query: { limit: '200' } })).body.events;
+    expect(feed.map((event: { id: string }) => event.id)).not.toContain('gs:10.0.68.1:7777:1:gs.available');
+    expect(proxy.stats().faults['reset-before']).toBeGreaterThan(0);
   });
 });
