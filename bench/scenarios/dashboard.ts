@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { Logger } from '@aws-lambda-powertools/logger';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { makeHandler as makeClaim } from '../../functions/claim-gs';
 import { makeHandler as makeConfirm } from '../../functions/confirm-claim';
 import { makeHandler as makeNotifier } from '../../functions/notifier';
@@ -18,6 +18,7 @@ import { startStreamEventSource } from '../../scripts/local/stream-event-source'
 import { createWebhookBus, DEFAULT_LOCAL_WEBHOOK_SECRET } from '../../scripts/local/webhook-bus';
 import type { GameServerItem } from '../../schemas/items';
 import { API_KEYS_ENV, KEYS } from '../../testkit/api-keys';
+import { launchBrowser } from '../../testkit/browser';
 import type { BenchContext } from '../lib/context';
 import { createStage, type BenchStage } from '../lib/env';
 import { invokeHandler } from '../lib/invoke';
@@ -337,15 +338,6 @@ function startChurn(stage: BenchStage): { claims(): number; stop(): Promise<void
       await loop;
     },
   };
-}
-
-function launchBrowser(): Promise<Browser> {
-  return puppeteer.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    // Root in a container: no user namespaces for the sandbox. /dev/shm may be small.
-    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu', '--no-first-run', '--no-default-browser-check'],
-  });
 }
 
 type LongTask = { start: number; duration: number };

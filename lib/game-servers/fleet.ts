@@ -1,9 +1,10 @@
-import { NEVER, type GameServerItem } from '../../schemas/items';
+import type { GameServerItem } from '../../schemas/items';
 import type { FleetServer } from '../../schemas/http';
 import type { Deps } from '../deps';
+import { cachedReadings } from '../cached-readings';
 import { claimReference, maySee, type Actor } from '../ownership';
 import { readWholePool } from './availability-query';
-import { drainReason, effectiveStatus } from './view';
+import { drainReason, effectiveStatus, isStale } from './view';
 
 type RepoDeps = Pick<Deps, 'ddb' | 'config'>;
 
@@ -56,7 +57,7 @@ export function toFleetServer(record: FleetRecord, now: number, viewer: Actor): 
     ...(record.group !== undefined ? { group: record.group } : {}),
     node: record.node,
     status,
-    ...(record.freshUntil !== NEVER && record.freshUntil <= now && status !== 'terminated' ? { stale: true as const } : {}),
+    ...(isStale(record, status, now) ? { stale: true as const } : {}),
     ...(record.lifecycle !== undefined ? { lifecycle: record.lifecycle } : {}),
     ...(status === 'draining' ? { drain: drainReason(record) } : {}),
     ...(record.nodeDraining ? { nodeDrained: true as const } : {}),
@@ -104,22 +105,13 @@ export function newestPerEndpoint(records: FleetRecord[]): FleetRecord[] {
 
 /**
  * The fleet's records per filter, read at most once per `maxAgeMs` by this instance however many
- * dashboards ask (concurrent askers share the reading in flight); a failed reading is not kept.
+ * dashboards ask (cachedReadings).
  */
 export function createFleetReader(deps: RepoDeps & Pick<Deps, 'clock'>, options: { maxAgeMs?: number } = {}) {
-  const maxAgeMs = options.maxAgeMs ?? 2_000;
-  const cache = new Map<string, { at: number; value: Promise<{ at: number; records: FleetRecord[] }> }>();
+  const readings = cachedReadings<FleetRecord[]>(deps.clock, options.maxAgeMs ?? 2_000);
   return async (filter: FleetFilter): Promise<{ at: number; records: FleetRecord[] }> => {
     const key = `${filter.region ?? ''}\u0000${filter.group ?? ''}`;
-    const now = deps.clock();
-    const cached = cache.get(key);
-    if (cached && now - cached.at <= maxAgeMs) return cached.value;
-    for (const [other, entry] of cache) if (now - entry.at > maxAgeMs) cache.delete(other);
-    const value = readFleetRecords(deps, filter).then((records) => ({ at: now, records }));
-    cache.set(key, { at: now, value });
-    value.catch(() => {
-      if (cache.get(key)?.value === value) cache.delete(key);
-    });
-    return value;
+    const { at, value } = await readings(key, () => readFleetRecords(deps, filter));
+    return { at, records: value };
   };
 }

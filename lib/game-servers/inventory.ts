@@ -1,7 +1,8 @@
-import { NEVER, type GameServerItem } from '../../schemas/items';
+import type { GameServerItem } from '../../schemas/items';
+import { cachedReadings } from '../cached-readings';
 import type { Deps } from '../deps';
 import { readInventoryFacts } from './availability-query';
-import { effectiveStatus } from './view';
+import { effectiveStatus, isStale } from './view';
 
 type Facts = Array<Pick<GameServerItem, 'status' | 'region' | 'freshUntil' | 'leaseExpiresAt' | 'holdExpiresAt'>>;
 
@@ -24,33 +25,24 @@ export function summarizeInventory(facts: Facts, now: number): Inventory {
     byStatus[status] = (byStatus[status] ?? 0) + 1;
     const region = (byRegion[fact.region] ??= {});
     region[status] = (region[status] ?? 0) + 1;
-    if (status !== 'terminated' && fact.freshUntil !== NEVER && fact.freshUntil <= now) stale++;
+    if (isStale(fact, status, now)) stale++;
   }
   return { total: facts.length, byStatus, byRegion, stale, generatedAt: new Date(now).toISOString() };
 }
 
 /**
  * The inventory report, at most `maxAgeMs` old. Counting every server needs every record, so
- * this is the one read that grows with the table (Query over the pool-wide index, never a
- * Scan); it is cached per function instance and meant for dashboards and alarms, never for
+ * this read grows with the table, like the dashboard's fleet view (Query over the pool-wide
+ * index, never a Scan); it is cached per function instance and meant for dashboards and alarms, never for
  * the claim path. `onFresh` sees each newly read report (the handler publishes metrics from it).
  */
 export function createInventoryReader(deps: Deps, options: { maxAgeMs?: number; onFresh?: (inventory: Inventory) => void } = {}) {
-  const maxAgeMs = options.maxAgeMs ?? 10_000;
-  let cached: { at: number; value: Promise<Inventory> } | undefined;
-  return async (): Promise<Inventory> => {
+  const readings = cachedReadings<Inventory>(deps.clock, options.maxAgeMs ?? 10_000);
+  const read = async () => {
     const now = deps.clock();
-    if (!cached || now - cached.at > maxAgeMs) {
-      const value = readInventoryFacts(deps).then((facts) => {
-        const inventory = summarizeInventory(facts, now);
-        options.onFresh?.(inventory);
-        return inventory;
-      });
-      cached = { at: now, value };
-      value.catch(() => {
-        if (cached?.value === value) cached = undefined;
-      });
-    }
-    return cached.value;
+    const inventory = summarizeInventory(await readInventoryFacts(deps), now);
+    options.onFresh?.(inventory);
+    return inventory;
   };
+  return async (): Promise<Inventory> => (await readings('', read)).value;
 }

@@ -16,6 +16,11 @@ export function effectiveStatus(item: GameServerItem, now: number): GameServerSt
   return item.status;
 }
 
+/** Whether a server (not terminated) has stopped heartbeating: stale, shown so and never offered. */
+export function isStale(item: Pick<GameServerItem, 'freshUntil'>, status: GameServerStatus, now: number): boolean {
+  return status !== 'terminated' && item.freshUntil !== NEVER && item.freshUntil <= now;
+}
+
 /**
  * A stored record as every route returns it, to `viewer`: a claimed or busy server shows its
  * status to everyone, its claim id only to the claim's owner (and admins). Public views (none
@@ -40,7 +45,7 @@ export function toGameServer(item: GameServerItem, now: number, viewer: Actor | 
     ...(item.capacity !== undefined ? { capacity: item.capacity } : {}),
     ...(item.lifecycle !== undefined ? { lifecycle: item.lifecycle } : {}),
     ...(item.instanceId !== undefined ? { instanceId: item.instanceId } : {}),
-    ...(item.freshUntil !== NEVER && item.freshUntil <= now && status !== 'terminated' ? { stale: true } : {}),
+    ...(isStale(item, status, now) ? { stale: true } : {}),
   };
 }
 

@@ -2,23 +2,12 @@
 // The tests evaluate functions in the page: they see the browser's globals.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
+
+export { launchBrowser } from '../../testkit/browser';
 
 /** Where browser tests save their screenshots (gitignored). */
 export const SCREENSHOT_DIR = join(import.meta.dirname, '../../test-output/dashboard');
-
-/** Debian's `chromium` (scripts/ensure-system-deps.sh installs it), or CHROMIUM_PATH. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** Headless Chromium from the system package, driven over CDP by puppeteer-core. */
-export async function launchBrowser(): Promise<Browser> {
-  return puppeteer.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    // Root in a container: no user namespaces for the sandbox. /dev/shm may be small.
-    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu', '--no-first-run', '--no-default-browser-check'],
-  });
-}
 
 export interface PageProblems {
   /** Console errors, uncaught exceptions and CSP violations the page reported. */
