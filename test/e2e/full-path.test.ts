@@ -6,7 +6,7 @@ import { InventoryApiClient } from '../../clients/lib';
 import { getLoadBalancer } from '../../lib/load-balancers/repo';
 import { freePort } from '../../scripts/local/services';
 import { startLocalStack, type LocalStack } from '../../scripts/local/stack';
-import { locateNginx, startNginx, startScript, type Started } from './processes';
+import { childPids, locateNginx, startNginx, startScript, type Started } from './processes';
 import { udpRoundTrip } from './udp';
 
 /**
@@ -111,6 +111,8 @@ describe('game servers, load balancer and nginx end to end', () => {
     processes.push(nginx);
     // nginx is up once a datagram comes back through it.
     await eventually('nginx forwarding', () => udpRoundTrip(lbPort, 'hello', 300));
+    const firstWorkers = await childPids(nginx.child.pid!);
+    expect(firstWorkers).toHaveLength(1);
     const answers = [];
     for (let i = 0; i < 8; i++) answers.push(await udpRoundTrip(lbPort, `ping-${i}`));
     expect(answers.filter((a) => a?.startsWith('gs-a:ping-')).length).toBeGreaterThan(0);
@@ -130,8 +132,12 @@ describe('game servers, load balancer and nginx end to end', () => {
     expect(await agentA.exited).toEqual({ code: 0, signal: null });
     expect(agentA.output()).toMatch(/"message":"event sent","event":"terminating"/);
 
-    // nginx reloaded: every new session is answered by B (A's process is gone by now).
-    await eventually('nginx reloaded', async () => ((await udpRoundTrip(lbPort, 'probe', 300))?.startsWith('gs-b:') ? true : undefined));
+    // nginx reloaded: its old worker, which still routed to A, is gone; every new session is
+    // answered by B (A's process is gone by now).
+    await eventually('the old nginx worker gone', async () => {
+      const workers = await childPids(nginx.child.pid!);
+      return workers.length === 1 && !firstWorkers.includes(workers[0]!) ? true : undefined;
+    });
     const after = [];
     for (let i = 0; i < 10; i++) after.push(await udpRoundTrip(lbPort, `after-${i}`));
     expect(after).toEqual(Array.from({ length: 10 }, (_, i) => `gs-b:after-${i}`));

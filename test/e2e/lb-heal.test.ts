@@ -8,7 +8,7 @@ import { getGameServer, getGameServers } from '../../lib/game-servers/records';
 import { getLoadBalancer } from '../../lib/load-balancers/repo';
 import { freePort } from '../../scripts/local/services';
 import { startLocalStack, type LocalStack } from '../../scripts/local/stack';
-import { locateNginx, startNginx, startScript, type Started } from './processes';
+import { childPids, locateNginx, startNginx, startScript, type Started } from './processes';
 import { udpRoundTrip } from './udp';
 
 /**
@@ -123,24 +123,31 @@ describe('a load-balancer pair heals when an upstream node drains', () => {
     const nginx = await startNginx(dir, streamConfig);
     processes.push(nginx);
     await eventually('nginx forwarding', () => udpRoundTrip(lbPort, 'hello', 300));
+    const firstWorkers = await childPids(nginx.child.pid!);
+    expect(firstWorkers).toHaveLength(1);
     await lb.waitFor(/"message":"event sent","event":"ready"/);
     const before = [];
     for (let i = 0; i < 6; i++) before.push(await udpRoundTrip(lbPort, `before-${i}`));
     expect(new Set(before.map((a) => a?.split(':')[0]))).toEqual(new Set([nameOf(drained), nameOf(survivor)]));
 
-    // Traffic all along: one new session after another, each answer kept.
+    // Traffic all along: a new session every 20 ms, each answer kept. nginx holds a UDP session for
+    // proxy_timeout (2 s), so this keeps about 100 open: well within its worker_connections.
     const during: Array<{ at: number; answer: string | undefined }> = [];
     let flowing = true;
     const traffic = (async () => {
-      for (let i = 0; flowing; i++) during.push({ at: Date.now(), answer: await udpRoundTrip(lbPort, `during-${i}`, 500) });
+      for (let i = 0; flowing; i++) {
+        during.push({ at: Date.now(), answer: await udpRoundTrip(lbPort, `during-${i}`, 1000) });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     })();
 
     // The drained upstream's node: the node-drain watcher's event, through the status queue.
     const drainNode = servers.find((s) => nameOf(drained) === s.name)!.node;
     const sender = startScript('node-drain-watcher', 'clients/cli/node-drain-watcher.ts', ['--node', drainNode, '--send', 'draining', ...sqsArgs()]);
     processes.push(sender);
-    expect(await sender.exited).toEqual({ code: 0, signal: null });
+    await sender.waitFor(new RegExp(`^sent node draining for ${drainNode}$`));
     const drainSentAt = Date.now();
+    expect(await sender.exited).toEqual({ code: 0, signal: null });
 
     // The replacement appears in nginx's config (a generous guard; the time is logged, not asserted).
     const replacedAt = await eventually('the replacement in the nginx config', async () => ((await readFile(streamConfig, 'utf8')).includes(`server ${spare} `) ? Date.now() : undefined), 60_000, 50);
@@ -150,10 +157,16 @@ describe('a load-balancer pair heals when an upstream node drains', () => {
     expect(lb.output()).toMatch(new RegExp(`^replaced ${drained.replaceAll('.', '\\.')} with ${spare.replaceAll('.', '\\.')}$`, 'm'));
     await lb.waitFor(new RegExp(`^upstreams now ${spare.replaceAll('.', '\\.')} ${survivor.replaceAll('.', '\\.')}$`));
 
-    // nginx reloaded: the replacement answers new sessions.
-    await eventually('nginx reloaded with the replacement', async () => ((await udpRoundTrip(lbPort, 'probe', 300))?.startsWith(`${nameOf(spare)}:`) ? true : undefined));
+    // nginx reloaded: a new worker runs the new config and the old one, which routed to the drained
+    // server, is gone (it stops taking sessions when told to quit and exits when its last one ends).
+    await eventually('the old nginx worker gone', async () => {
+      const workers = await childPids(nginx.child.pid!);
+      return workers.length === 1 && !firstWorkers.includes(workers[0]!) ? true : undefined;
+    });
     flowing = false;
     await traffic;
+    // Every session was nginx's to route: none refused for want of connections.
+    expect(await readFile(nginx.errorLog, 'utf8')).not.toMatch(/worker_connections are not enough/);
     // Traffic went on through the survivor while the pair healed; nothing but the three answered.
     const healing = during.filter((d) => d.at >= drainSentAt);
     expect(healing.some((d) => d.answer?.startsWith(`${nameOf(survivor)}:during-`))).toBe(true);

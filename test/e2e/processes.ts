@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -97,7 +97,8 @@ export async function startNginx(dir: string, streamConfig: string): Promise<Sta
       'worker_processes 1;',
       `pid ${pidFile};`,
       `error_log ${errorLog} info;`,
-      'events { worker_connections 256; }',
+      // A UDP session holds two connections until proxy_timeout; the tests open many sessions a second.
+      'events { worker_connections 4096; }',
       `stream { include ${streamConfig}; }`,
       '',
     ].join('\n'),
@@ -106,4 +107,22 @@ export async function startNginx(dir: string, streamConfig: string): Promise<Sta
   if (test.status !== 0) throw new Error(`nginx -t refused the generated config:\n${test.stderr}`);
   const nginx = start('nginx', binary, ['-p', dir, '-c', conf, '-e', errorLog, '-g', 'daemon off;']);
   return { ...nginx, pidFile, errorLog };
+}
+
+/**
+ * The PIDs of a process's children (from /proc), e.g. an nginx master's workers. After a reload
+ * nginx's old workers keep taking new sessions until the master tells them to quit (100 ms after
+ * the new workers start), and live on until their sessions end: a reload is complete only when
+ * they are gone.
+ */
+export async function childPids(parent: number): Promise<number[]> {
+  const children: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => undefined);
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
+    const ppid = stat === undefined ? undefined : Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === parent) children.push(Number(entry));
+  }
+  return children.sort((a, b) => a - b);
 }
