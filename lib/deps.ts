@@ -40,17 +40,35 @@ export function createDocumentClient(config: Pick<Config, 'awsRegion' | 'endpoin
   });
 }
 
+type MetricsLogger = NonNullable<NonNullable<ConstructorParameters<typeof Metrics>[0]>['logger']>;
+
+/**
+ * Where Powertools Metrics reports on itself: through the function's logger. Its notice that an
+ * invocation recorded no metric comes on most reads and means nothing here, so it goes to debug;
+ * its other warnings (a dimension or metric CloudWatch would refuse) stay warnings.
+ */
+export function metricsLogger(logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>): MetricsLogger {
+  const text = (content: unknown[]) => content.map(String).join(' ');
+  return {
+    debug: (...content: unknown[]) => logger.debug(text(content)),
+    info: (...content: unknown[]) => logger.info(text(content)),
+    warn: (...content: unknown[]) => (/^No application metrics to publish/.test(text(content)) ? logger.debug(text(content)) : logger.warn(text(content))),
+    error: (...content: unknown[]) => logger.error(text(content)),
+  };
+}
+
 /**
  * Builds everything a function needs, once per cold start. Tests pass overrides (their own
  * tables, an injected clock) instead of touching the environment.
  */
 export function createDeps(overrides: Partial<Deps> = {}): Deps {
   const config = overrides.config ?? loadConfig();
+  const logger = overrides.logger ?? new Logger({ serviceName: 'gs-inventory' });
   return {
     config,
     ddb: overrides.ddb ?? createDocumentClient(config),
     clock: overrides.clock ?? Date.now,
-    logger: overrides.logger ?? new Logger({ serviceName: 'gs-inventory' }),
-    metrics: overrides.metrics ?? new Metrics({ namespace: 'GameServerInventory', serviceName: 'gs-inventory' }),
+    logger,
+    metrics: overrides.metrics ?? new Metrics({ namespace: 'GameServerInventory', serviceName: 'gs-inventory', logger: metricsLogger(logger) }),
   };
 }
