@@ -221,24 +221,32 @@ describe('the fleet dashboard in a real browser', () => {
     await page.close();
   });
 
-  it('is reachable by keyboard: arrow keys move between servers, Enter opens one, Escape closes it', async () => {
+  it('is reachable by keyboard: arrow keys and Home/End move between servers, Enter opens one, Escape closes it', async () => {
     const { page, problems } = await openPage(browser, LAPTOP);
-    const endpoints = await registerThroughSqs('dash-keys', 6, ['dash-node-i'], 3);
+    const endpoints = await registerThroughSqs('dash-keys', 6, ['dash-node-i', 'dash-node-j'], 3);
     await page.goto(dashboardUrl(READER));
     await waitForStatuses(page, endpoints, 'available');
     // One tab stop for the whole grid, however many servers.
     const tabbable = await page.$$eval('button[data-endpoint]', (cells) => cells.filter((c) => (c as HTMLElement).tabIndex === 0).length);
     expect(tabbable).toBe(1);
+    // Only this test's region: its two nodes, in name order.
+    await page.select('.filters label:first-child select', 'dash-keys');
+    await page.waitForFunction(() => document.querySelectorAll('#nodes [data-node]').length === 2, { timeout: SHOWN_MS });
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-endpoint'));
     await page.focus(`button[data-endpoint="${endpoints[0]}"]`);
+    await page.keyboard.press('End');
+    expect(await focused()).toBe(endpoints[5]);
+    await page.keyboard.press('Home');
+    expect(await focused()).toBe(endpoints[0]);
     await page.keyboard.press('ArrowRight');
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-endpoint'))).toBe(endpoints[1]);
+    expect(await focused()).toBe(endpoints[1]);
     await page.keyboard.press('Enter');
     await page.waitForSelector('#server-detail', { timeout: SHOWN_MS });
     expect(await textOf(page, '#server-detail')).toContain(endpoints[1]);
     await screenshot(page, 'keyboard-detail-1280x800');
     await page.keyboard.press('Escape');
     await page.waitForFunction(() => !document.querySelector('#server-detail'), { timeout: SHOWN_MS });
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-endpoint'))).toBe(endpoints[1]);
+    expect(await focused()).toBe(endpoints[1]);
     expect(problems.errors).toEqual([]);
     await page.close();
   });
