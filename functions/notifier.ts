@@ -48,8 +48,8 @@ export function makeHandler(deps: Deps, publisher: EventPublisher) {
     // source bisects the batch and only that record ends in the on-failure destination (a partial
     // batch response is retried as it is, and would take the records after it along).
     if (result.failed?.permanent && result.handled === 0) throw result.failed.error;
-    deps.logger.info('stream batch', { size: changes.length, handled: result.handled, published: result.published, failed: result.failed ? 1 : 0 });
-    deps.metrics.addMetric('EventsPublished', MetricUnit.Count, result.published);
+    deps.logger.info('stream batch', { size: changes.length, handled: result.handled, published: result.events.length, failed: result.failed ? 1 : 0 });
+    deps.metrics.addMetric('EventsPublished', MetricUnit.Count, result.events.length);
     deps.metrics.addMetric('StreamRecordsFailed', MetricUnit.Count, result.failed ? 1 : 0);
     return { batchItemFailures: result.failed ? [{ itemIdentifier: result.failed.sequenceNumber }] : [] };
   })

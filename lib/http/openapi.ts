@@ -168,12 +168,13 @@ function requestBodyOf(schema: z.ZodType | undefined): JsonSchema | undefined {
   return { required: !optional, content: json(schemaOrRef(body, 'input')) };
 }
 
-/** `/claims/{claimId}/confirm` -> ['claimId']. */
+/** The 200's content: the route's JSON schema, or its media types for a page or asset. */
 function okContent(schemas: RouteSchemas, text: OperationText): { content?: Record<string, JsonSchema> } {
   if (text.media) return { content: Object.fromEntries(text.media.map((type) => [type, { schema: { type: 'string' } }])) };
   return schemas.response ? { content: json(schemaOrRef(schemas.response, 'output')) } : {};
 }
 
+/** `/claims/{claimId}/confirm` -> ['claimId']. */
 const pathParameterNames = (path: string) => [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
 
 /**

@@ -16,7 +16,6 @@ export interface StreamChange {
 export interface NotifyResult {
   /** Records fully handled (their events, if any, published). */
   handled: number;
-  published: number;
   /** The events published, in order (the recent-events feed records them). */
   events: NotificationEvent[];
   /**
@@ -58,12 +57,11 @@ function parseImage<T>(schema: z.ZodType<T>, image: Record<string, unknown>, kin
  * ids. A record that keeps failing ends in the event source's on-failure destination.
  */
 export async function notifyChanges(publisher: EventPublisher, changes: readonly StreamChange[], source: string): Promise<NotifyResult> {
-  const result: NotifyResult = { handled: 0, published: 0, events: [] };
+  const result: NotifyResult = { handled: 0, events: [] };
   for (const change of changes) {
     try {
       const events = eventsOfChange(change, source);
       if (events.length > 0) await publisher.publish(events);
-      result.published += events.length;
       result.events.push(...events);
       result.handled++;
     } catch (error) {

@@ -52,11 +52,6 @@ export function compileRoute(path: string): { pattern: RegExp; names: string[] }
 }
 
 /**
- * Loads every HTTP function of the catalogue. Each runs on instances made on demand, one request
- * at a time each, as Lambda runs them: an instance is `makeHandler(deps)` (module initialisation,
- * with its own caches: candidate listings, key ring, single flight), built at its first request.
- */
-/**
  * What esbuild's `define` writes into the dashboard routes' bundles on AWS: the dashboard's build
  * (infra/dashboard-assets.cjs), made once per process before the routes load.
  */
@@ -65,6 +60,11 @@ export function installDashboardBuild(): void {
   global.__DASHBOARD_ASSETS__ ??= dashboardAssets.encodeDashboardAssets(dashboardAssets.buildDashboardAssets());
 }
 
+/**
+ * Loads every HTTP function of the catalogue. Each runs on instances made on demand, one request
+ * at a time each, as Lambda runs them: an instance is `makeHandler(deps)` (module initialisation,
+ * with its own caches: candidate listings, key ring, single flight), built at its first request.
+ */
 export async function loadRoutes(deps: Deps, options: InstanceOptions = {}): Promise<Route[]> {
   installDashboardBuild();
   const routes: Route[] = [];
