@@ -6,7 +6,7 @@ import { InventoryApiClient } from '../../clients/lib';
 import { getLoadBalancer } from '../../lib/load-balancers/repo';
 import { freePort } from '../../scripts/local/services';
 import { startLocalStack, type LocalStack } from '../../scripts/local/stack';
-import { childPids, locateNginx, startNginx, startScript, type Started } from './processes';
+import { childPids, locateNginx, startNginx, startScript, workersReplaced, type Started } from './processes';
 import { udpRoundTrip } from './udp';
 
 /**
@@ -134,10 +134,7 @@ describe('game servers, load balancer and nginx end to end', () => {
 
     // nginx reloaded: its old worker, which still routed to A, is gone; every new session is
     // answered by B (A's process is gone by now).
-    await eventually('the old nginx worker gone', async () => {
-      const workers = await childPids(nginx.child.pid!);
-      return workers.length === 1 && !firstWorkers.includes(workers[0]!) ? true : undefined;
-    });
+    await eventually('the old nginx worker gone', async () => ((await workersReplaced(nginx.child.pid!, firstWorkers)) ? true : undefined));
     const after = [];
     for (let i = 0; i < 10; i++) after.push(await udpRoundTrip(lbPort, `after-${i}`));
     expect(after).toEqual(Array.from({ length: 10 }, (_, i) => `gs-b:after-${i}`));

@@ -8,7 +8,7 @@ import { getGameServer, getGameServers } from '../../lib/game-servers/records';
 import { getLoadBalancer } from '../../lib/load-balancers/repo';
 import { freePort } from '../../scripts/local/services';
 import { startLocalStack, type LocalStack } from '../../scripts/local/stack';
-import { childPids, locateNginx, startNginx, startScript, type Started } from './processes';
+import { childPids, locateNginx, startNginx, startScript, workersReplaced, type Started } from './processes';
 import { udpRoundTrip } from './udp';
 
 /**
@@ -159,10 +159,7 @@ describe('a load-balancer pair heals when an upstream node drains', () => {
 
     // nginx reloaded: a new worker runs the new config and the old one, which routed to the drained
     // server, is gone (it stops taking sessions when told to quit and exits when its last one ends).
-    await eventually('the old nginx worker gone', async () => {
-      const workers = await childPids(nginx.child.pid!);
-      return workers.length === 1 && !firstWorkers.includes(workers[0]!) ? true : undefined;
-    });
+    await eventually('the old nginx worker gone', async () => ((await workersReplaced(nginx.child.pid!, firstWorkers)) ? true : undefined));
     flowing = false;
     await traffic;
     // Every session was nginx's to route: none refused for want of connections.

@@ -126,3 +126,9 @@ export async function childPids(parent: number): Promise<number[]> {
   }
   return children.sort((a, b) => a - b);
 }
+
+/** Whether an nginx master runs one worker, none of `before`: a reload since then is complete. */
+export async function workersReplaced(master: number, before: readonly number[]): Promise<boolean> {
+  const workers = await childPids(master);
+  return workers.length === 1 && !before.includes(workers[0]!);
+}
